@@ -1,0 +1,170 @@
+// engine/config.cpp — mail.ini through inih, one table of keys, strict values: an
+// unknown key or a value out of range is an error, not silently ignored.
+#include "engine/config.hpp"
+
+#include <ini.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <limits>
+
+namespace ringmail {
+namespace {
+
+std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t lo, std::uint64_t hi) {
+    std::uint64_t n = 0;
+    std::uint64_t scale = 1;
+    std::string_view s = v;
+    if (!s.empty()) {
+        switch (s.back()) {  // sizes may say k, M or G
+        case 'k': case 'K': scale = 1024; break;
+        case 'm': case 'M': scale = 1024 * 1024; break;
+        case 'g': case 'G': scale = 1024 * 1024 * 1024; break;
+        default: break;
+        }
+        if (scale != 1) s.remove_suffix(1);
+    }
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || p != s.data() + s.size() ||
+        n > std::numeric_limits<std::uint64_t>::max() / scale || n * scale < lo || n * scale > hi)
+        throw ConfigError("bad value for " + key + ": '" + v + "' (expected a number from " +
+                          std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    return n * scale;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+    if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+    if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+    throw ConfigError("bad value for " + key + ": '" + v + "' (expected true or false)");
+}
+
+using Setter = std::function<void(Config&, const std::string& key, const std::string& v)>;
+
+struct Key {
+    const char* name;
+    Setter set;
+};
+
+template <class T>
+Setter number(T Config::*field, std::uint64_t lo, std::uint64_t hi) {
+    return [=](Config& c, const std::string& k, const std::string& v) { c.*field = static_cast<T>(parse_number(k, v, lo, hi)); };
+}
+template <class T>
+Setter limit(T proto::Limits::*field, std::uint64_t lo, std::uint64_t hi, std::uint64_t scale = 1) {
+    return [=](Config& c, const std::string& k, const std::string& v) {
+        c.limits.*field = static_cast<T>(parse_number(k, v, lo, hi) * scale);
+    };
+}
+
+const Key keys[] = {
+    {"port", number(&Config::port, 0, 65535)},
+    {"local", [](Config& c, const std::string& k, const std::string& v) { c.local = parse_bool(k, v); }},
+    {"tls_port", number(&Config::tls_port, 0, 65535)},
+    {"tls_crt", [](Config& c, const std::string&, const std::string& v) { c.tls_crt = v; }},
+    {"tls_key", [](Config& c, const std::string&, const std::string& v) { c.tls_key = v; }},
+    {"reactors", number(&Config::reactors, 0, 256)},
+    {"handler", [](Config& c, const std::string&, const std::string& v) { c.handler = v; }},
+    {"handler_threads", number(&Config::handler_threads, 0, 1024)},
+    {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
+    {"max_connections", number(&Config::max_connections, 1, 1000000)},
+    {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
+    {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
+    {"max_recipients", limit(&proto::Limits::max_recipients, 1, 100000)},
+    {"max_errors", limit(&proto::Limits::max_errors, 1, 10000)},
+    {"timeout_command", limit(&proto::Limits::command_timeout_ms, 1, 3600, 1000)},
+    {"timeout_data", limit(&proto::Limits::data_timeout_ms, 1, 3600, 1000)},
+};
+
+struct ParseState {
+    Config* config;
+    std::string path;
+    std::string error;
+};
+
+int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
+    auto* st = static_cast<ParseState*>(user);
+    try {
+        if (section && *section)
+            throw ConfigError(std::string("unknown section [") + section + "] (keys go at the top level)");
+        set_config_key(*st->config, name, value ? value : "");
+    } catch (const ConfigError& e) {
+        st->error = e.what();  // ini_parse returns the line number
+        return 0;
+    }
+    return 1;
+}
+
+}  // namespace
+
+void set_config_key(Config& c, const std::string& key, const std::string& value) {
+    for (const auto& k : keys) {
+        if (key == k.name) {
+            k.set(c, key, value);
+            return;
+        }
+    }
+    throw ConfigError("unknown key '" + key + "'");
+}
+
+void validate_config(const Config& c) {
+    const std::string& h = c.handler;
+    if (h != "print" && h != "discard" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
+        throw ConfigError("bad value for handler: '" + h + "' (expected print, discard or maildir:DIR)");
+    if (c.tls_crt.empty() != c.tls_key.empty())
+        throw ConfigError("tls_crt and tls_key must be set together");
+    if (c.tls_port != 0 && c.tls_port == c.port)
+        throw ConfigError("tls_port and port must differ");
+}
+
+std::string default_config_text() {
+    return R"(; ringmail server settings. Delete this file to get the defaults back.
+; SMTP port. With tls_crt/tls_key set, STARTTLS is offered here too.
+port = 2525
+; true: listen on loopback only; false: on every address.
+local = true
+; Implicit TLS (SMTPS) port and the certificate and key (PEM).
+;tls_port = 465
+;tls_crt = server.crt
+;tls_key = server.key
+
+; What happens to received mail: print, discard or maildir:DIR
+handler = print
+; Reactor threads (0: one per core) and handler threads (0: one per core).
+reactors = 0
+handler_threads = 0
+; Name in the greeting and trace fields (empty: this machine's name).
+;hostname = mx.example.com
+
+; Limits. Sizes take k, M or G; timeouts are in seconds (RFC 5321 4.5.3.2).
+max_message_size = 10M
+max_recipients = 1000
+max_errors = 20
+max_connections = 10000
+timeout_command = 300
+timeout_data = 300
+; Seconds that transactions in flight may take to finish after SIGTERM.
+shutdown_grace = 30
+)";
+}
+
+Config load_config(const std::string& path) {
+    Config c;
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        std::ofstream out(path);
+        out << default_config_text();
+        if (!out) throw ConfigError(path + ": cannot write the default config");
+    }
+    ParseState state{&c, path, {}};
+    const int rc = ini_parse(path.c_str(), on_ini_entry, &state);
+    if (rc < 0) throw ConfigError(path + ": cannot read");
+    if (!state.error.empty()) throw ConfigError(path + ":" + std::to_string(rc) + ": " + state.error);
+    if (rc > 0) throw ConfigError(path + ":" + std::to_string(rc) + ": syntax error");
+    validate_config(c);
+    return c;
+}
+
+}  // namespace ringmail

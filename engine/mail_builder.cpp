@@ -1,0 +1,25 @@
+// engine/mail_builder.cpp — envelope + header fields → Mail.
+#include "engine/mail_builder.hpp"
+
+#include "mime/header_fields.hpp"
+
+namespace ringmail::engine {
+
+Mail make_mail(proto::Envelope&& env, const std::string& ip) {
+    Mail m;
+    m.host = std::move(env.helo);
+    m.user = std::move(env.user);
+    m.sender = std::move(env.sender);
+    m.recipients = std::move(env.recipients);
+    m.original = std::move(env.body);
+    m.ip = ip;
+    auto h = mime::read_header_fields(m.original);
+    m.from = h.from.value_or("");
+    m.to = h.to.value_or("");
+    m.cc = h.cc.value_or("");
+    m.bcc = h.bcc.value_or("");
+    m.subject = h.subject.value_or("");
+    return m;
+}
+
+}  // namespace ringmail::engine

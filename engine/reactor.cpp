@@ -1,0 +1,488 @@
+// engine/reactor.cpp — the completion loop. Per batch of completions: feed sessions,
+// recycle receive buffers to the ring, then one send per connection with output
+// (replies to a pipelined group leave together, RFC 2920 3).
+#include "engine/reactor.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+#include <thread>
+
+#include "engine/mail_builder.hpp"
+
+namespace ringmail::engine {
+namespace {
+
+constexpr unsigned kBufCount = 256;       // per reactor, shared by all its connections
+constexpr unsigned kBufSize = 32 * 1024;  // idle connections hold none of these
+constexpr unsigned kBufGroup = 0;
+// While a handler decides, input waits in `pending`; past this we stop reading.
+constexpr std::size_t kMaxPending = 256 * 1024;
+
+enum : std::uint64_t { kIgnore = 0, kAccept = 8, kWake = 16, kTimer = 24 };
+enum : std::uint64_t { kRecvTag = 1, kSendTag = 2, kTagMask = 7 };
+
+std::uint64_t tag(Connection* c, std::uint64_t t) { return reinterpret_cast<std::uint64_t>(c) | t; }
+
+proto::Timestamp monotonic_ms() noexcept {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return static_cast<proto::Timestamp>(ts.tv_sec) * 1000 + static_cast<proto::Timestamp>(ts.tv_nsec / 1000000);
+}
+
+std::string peer_ip(int fd) {
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+    else
+        ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+}  // namespace
+
+Reactor::Reactor(Shared& shared, int listen_fd) : shared_(shared), listen_fd_(listen_fd) {
+    io_uring_params p{};
+    // One thread submits and reaps; completions run only when we ask for them. Created
+    // disabled so that the reactor thread, enabling it in run(), becomes its one issuer.
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
+              IORING_SETUP_R_DISABLED;
+    int rc = io_uring_queue_init_params(4096, &ring_, &p);
+    if (rc == -EINVAL) {  // older kernels: plain ring
+        p = {};
+        rc = io_uring_queue_init_params(4096, &ring_, &p);
+    }
+    if (rc < 0) throw std::runtime_error(std::string("io_uring: ") + std::strerror(-rc));
+
+    const std::size_t ring_bytes = kBufCount * sizeof(io_uring_buf);
+    void* mem = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    if (mem == MAP_FAILED) throw std::runtime_error("mmap of the buffer ring failed");
+    buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
+    io_uring_buf_ring_init(buf_ring_);
+    io_uring_buf_reg reg{};
+    reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
+    reg.ring_entries = kBufCount;
+    reg.bgid = kBufGroup;
+    rc = io_uring_register_buf_ring(&ring_, &reg, 0);
+    if (rc < 0) throw std::runtime_error(std::string("io_uring provided buffers: ") + std::strerror(-rc));
+    buffers_ = static_cast<char*>(::mmap(nullptr, std::size_t(kBufCount) * kBufSize, PROT_READ | PROT_WRITE,
+                                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0));
+    if (buffers_ == MAP_FAILED) throw std::runtime_error("mmap of receive buffers failed");
+    for (unsigned i = 0; i < kBufCount; ++i)
+        io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(i) * kBufSize, kBufSize, static_cast<unsigned short>(i),
+                              io_uring_buf_ring_mask(kBufCount), static_cast<int>(i));
+    io_uring_buf_ring_advance(buf_ring_, kBufCount);
+
+    wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
+}
+
+Reactor::~Reactor() {
+    io_uring_queue_exit(&ring_);
+    if (buffers_) ::munmap(buffers_, std::size_t(kBufCount) * kBufSize);
+    if (buf_ring_) ::munmap(buf_ring_, kBufCount * sizeof(io_uring_buf));
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+    if (listen_fd_ >= 0) ::close(listen_fd_);
+    // Connections still here were abandoned at the end of the shutdown grace time.
+}
+
+io_uring_sqe* Reactor::sqe() noexcept {
+    io_uring_sqe* s = io_uring_get_sqe(&ring_);
+    while (!s) {
+        io_uring_submit(&ring_);
+        s = io_uring_get_sqe(&ring_);
+    }
+    return s;
+}
+
+void Reactor::post(Result&& r) noexcept {
+    while (!results_.push(std::move(r))) std::this_thread::yield();  // off-reactor: may wait
+    wake();
+}
+
+void Reactor::wake() noexcept {
+    if (wake_pending_.exchange(true, std::memory_order_acq_rel)) return;  // one write per drain
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
+}
+
+void Reactor::arm_accept() noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, kAccept);
+    accept_armed_ = true;
+}
+
+void Reactor::arm_wake() noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_read(s, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
+    io_uring_sqe_set_data64(s, kWake);
+}
+
+void Reactor::arm_timer() noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_timeout(s, &tick_, 0, 0);
+    io_uring_sqe_set_data64(s, kTimer);
+}
+
+void Reactor::arm_recv(Connection& c) noexcept {
+    io_uring_sqe* s = sqe();
+    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
+    s->flags |= IOSQE_BUFFER_SELECT;
+    s->buf_group = kBufGroup;
+    io_uring_sqe_set_data64(s, tag(&c, kRecvTag));
+    c.recv_armed = true;
+    c.recv_paused = false;
+    ++c.ops;
+}
+
+void Reactor::recycle(unsigned bid) noexcept {
+    io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(bid) * kBufSize, kBufSize, static_cast<unsigned short>(bid),
+                          io_uring_buf_ring_mask(kBufCount), static_cast<int>(recycled_++));
+}
+
+void Reactor::run() {
+    if (ring_.flags & IORING_SETUP_R_DISABLED) {
+        // liburing 2.3 declares io_uring_enable_rings() but does not export it.
+        if (::syscall(__NR_io_uring_register, ring_.ring_fd, IORING_REGISTER_ENABLE_RINGS, nullptr, 0) < 0) {
+            std::fprintf(stderr, "ringmail: io_uring enable: %s\n", std::strerror(errno));
+            return;
+        }
+    }
+    arm_accept();
+    arm_wake();
+    arm_timer();
+    now_ = monotonic_ms();
+    for (;;) {
+        const int rc = io_uring_submit_and_wait(&ring_, 1);
+        if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
+            std::fprintf(stderr, "ringmail: io_uring_enter: %s\n", std::strerror(-rc));
+            return;
+        }
+        now_ = monotonic_ms();
+        unsigned head = 0;
+        unsigned n = 0;
+        io_uring_cqe* cqe = nullptr;
+        io_uring_for_each_cqe(&ring_, head, cqe) {
+            on_cqe(*cqe);
+            ++n;
+        }
+        io_uring_cq_advance(&ring_, n);
+        if (recycled_) {
+            io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
+            recycled_ = 0;
+        }
+        flush();
+        if (stopping_ && (count_ == 0 || now_ >= deadline_)) return;
+    }
+}
+
+void Reactor::on_cqe(const io_uring_cqe& cqe) noexcept {
+    const std::uint64_t ud = cqe.user_data;
+    switch (ud) {
+    case kIgnore:
+        return;
+    case kAccept:
+        on_accept(cqe.res, cqe.flags);
+        return;
+    case kWake:
+        wake_pending_.store(false, std::memory_order_release);
+        drain_results();
+        if (shared_.stopping.load(std::memory_order_acquire) && !stopping_) begin_stop();
+        arm_wake();
+        return;
+    case kTimer:
+        on_tick();
+        arm_timer();
+        return;
+    default:
+        break;
+    }
+    auto* c = reinterpret_cast<Connection*>(ud & ~kTagMask);
+    if ((ud & kTagMask) == kRecvTag) on_recv(*c, cqe.res, cqe.flags);
+    else on_send(*c, cqe.res);
+    maybe_free(*c);
+}
+
+void Reactor::on_accept(int res, unsigned flags) noexcept {
+    if (!(flags & IORING_CQE_F_MORE)) {
+        accept_armed_ = false;
+        if (!stopping_) arm_accept();
+    }
+    if (res < 0) {
+        if (res != -ECANCELED) std::fprintf(stderr, "ringmail: accept: %s\n", std::strerror(-res));
+        return;
+    }
+    const int fd = res;
+    if (stopping_ || count_ >= shared_.config.max_connections) {
+        static constexpr char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
+        [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+        ::close(fd);
+        return;
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // we coalesce replies ourselves
+    auto* c = new Connection(shared_);
+    c->fd = fd;
+    c->ip = peer_ip(fd);
+    c->next = conns_;
+    if (conns_) conns_->prev = c;
+    conns_ = c;
+    ++count_;
+    c->session.greet(now_);
+    mark_dirty(*c);
+    arm_recv(*c);
+}
+
+void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
+    if (res > 0) {
+        const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        if (!c.dead && !c.closing) on_data(c, buffers_ + std::size_t(bid) * kBufSize, static_cast<std::size_t>(res));
+        recycle(bid);
+    }
+    if (!(flags & IORING_CQE_F_MORE)) {
+        c.recv_armed = false;
+        --c.ops;
+    }
+    if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED)) {
+        // The client is gone. A verdict still on its way is dropped when it arrives.
+        close_conn(c);
+        return;
+    }
+    if (!c.recv_armed && !c.dead && !c.closing && !c.recv_paused) arm_recv(c);
+}
+
+void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
+    if (c.waiting || c.pending_off < c.pending.size()) {
+        c.pending.append(p, n);
+        if (!c.waiting) drive_pending(c);
+        else if (c.pending.size() - c.pending_off > kMaxPending && c.recv_armed && !c.recv_paused) {
+            io_uring_sqe* s = sqe();
+            io_uring_prep_cancel64(s, tag(&c, kRecvTag), 0);
+            io_uring_sqe_set_data64(s, kIgnore);
+            c.recv_paused = true;
+        }
+        return;
+    }
+    const std::size_t used = drive(c, {p, n});
+    if (used < n) {
+        c.pending.assign(p + used, n - used);
+        c.pending_off = 0;
+    }
+}
+
+std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
+    std::size_t off = 0;
+    for (;;) {
+        const proto::Step st = c.session.feed(in.subspan(off), now_);
+        off += st.consumed;
+        if (!c.session.output().empty()) mark_dirty(c);
+        switch (st.need) {
+        case proto::Need::Input:
+            return off;
+        case proto::Need::Close:
+            c.closing = true;
+            return off;
+        default:
+            if (!dispatch(c)) return off;  // a handler decides; resume on its verdict
+            break;
+        }
+    }
+}
+
+void Reactor::drive_pending(Connection& c) noexcept {
+    const std::size_t left = c.pending.size() - c.pending_off;
+    c.pending_off += drive(c, {c.pending.data() + c.pending_off, left});
+    if (c.pending_off == c.pending.size()) {
+        c.pending.clear();
+        c.pending_off = 0;
+    } else if (c.pending_off > 4096 && c.pending_off * 2 > c.pending.size()) {
+        c.pending.erase(0, c.pending_off);
+        c.pending_off = 0;
+    }
+}
+
+// Resolves the session's question now when no user code is involved; otherwise hands it
+// to a sink and returns false.
+bool Reactor::dispatch(Connection& c) noexcept {
+    proto::ServerSession& s = c.session;
+    auto job = std::make_unique<Job>();
+    Sink* sink = shared_.pool;
+    switch (s.need()) {
+    case proto::Need::Recipient:
+        if (!shared_.ask_rcpt) {
+            s.resolve({});
+            return true;
+        }
+        job->kind = Job::Kind::Rcpt;
+        job->a.assign(s.recipient());
+        break;
+    case proto::Need::Auth:
+        if (!shared_.ask_auth) {
+            s.resolve({});
+            return true;
+        }
+        job->kind = Job::Kind::Auth;
+        job->a.assign(s.auth_user());
+        job->b.assign(s.auth_password());
+        break;
+    case proto::Need::Message:
+        job->kind = Job::Kind::Mail;
+        job->mail = make_mail(s.take_message(), c.ip);
+        sink = shared_.mail_sink;
+        if (!sink) {  // discard: accepted and dropped
+            s.resolve({});
+            return true;
+        }
+        break;
+    default:
+        return true;
+    }
+    job->reactor = this;
+    job->conn = &c;
+    if (!sink->submit(job)) {
+        s.resolve({proto::Outcome::TempFail, "Server busy, try again later"});
+        return true;
+    }
+    c.waiting = true;
+    return false;
+}
+
+void Reactor::drain_results() noexcept {
+    Result r;
+    while (results_.pop(r)) {
+        Connection& c = *r.conn;
+        c.waiting = false;
+        if (c.dead) {
+            maybe_free(c);
+            continue;
+        }
+        c.session.resolve({r.outcome, r.text});
+        mark_dirty(c);
+        drive_pending(c);
+        if (c.recv_paused && !c.waiting && !c.closing && !c.recv_armed) arm_recv(c);
+    }
+}
+
+void Reactor::on_tick() noexcept {
+    for (Connection* c = conns_; c; c = c->next) {
+        if (c->dead || c->closing) continue;
+        if (c->session.expire(now_)) {  // RFC 5321 4.5.3.2: 421 and close
+            c->closing = true;
+            mark_dirty(*c);
+        }
+    }
+    if (stopping_ && now_ >= deadline_) {
+        for (Connection* c = conns_; c;) {
+            Connection* next = c->next;
+            close_conn(*c);
+            c = next;
+        }
+    }
+}
+
+void Reactor::begin_stop() noexcept {
+    stopping_ = true;
+    deadline_ = now_ + std::uint64_t(shared_.config.shutdown_grace) * 1000;
+    if (accept_armed_) {
+        io_uring_sqe* s = sqe();
+        io_uring_prep_cancel64(s, kAccept, 0);
+        io_uring_sqe_set_data64(s, kIgnore);
+    }
+    for (Connection* c = conns_; c; c = c->next) mark_dirty(*c);  // flush() closes idle ones
+}
+
+void Reactor::mark_dirty(Connection& c) noexcept {
+    if (c.dirty) return;
+    c.dirty = true;
+    dirty_.push_back(&c);
+}
+
+void Reactor::flush() noexcept {
+    // Index loop: closing a connection below may not append, but keep it simple and safe.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        Connection& c = *dirty_[i];
+        c.dirty = false;
+        if (!c.dead) {
+            if (stopping_ && !c.closing && c.session.idle()) {
+                c.session.shut_down();  // 421: a transaction in flight would finish first
+                c.closing = true;
+            }
+            std::string& out = c.session.output();
+            if (!c.send_armed && !out.empty()) {
+                c.sending.swap(out);
+                out.clear();
+                c.sent = 0;
+                io_uring_sqe* s = sqe();
+                io_uring_prep_send(s, c.fd, c.sending.data(), c.sending.size(), MSG_NOSIGNAL);
+                io_uring_sqe_set_data64(s, tag(&c, kSendTag));
+                c.send_armed = true;
+                ++c.ops;
+            } else if (!c.send_armed && c.closing) {
+                close_conn(c);
+            }
+        }
+        maybe_free(c);
+    }
+    dirty_.clear();
+}
+
+void Reactor::on_send(Connection& c, int res) noexcept {
+    c.send_armed = false;
+    --c.ops;
+    if (c.dead) return;
+    if (res < 0) {
+        close_conn(c);
+        return;
+    }
+    c.sent += static_cast<std::size_t>(res);
+    if (c.sent < c.sending.size()) {  // short send: the rest goes next
+        io_uring_sqe* s = sqe();
+        io_uring_prep_send(s, c.fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
+        io_uring_sqe_set_data64(s, tag(&c, kSendTag));
+        c.send_armed = true;
+        ++c.ops;
+        return;
+    }
+    c.sending.clear();
+    if (!c.session.output().empty() || c.closing) mark_dirty(c);
+}
+
+void Reactor::close_conn(Connection& c) noexcept {
+    if (c.dead) return;
+    c.dead = true;
+    if (c.recv_armed) {
+        io_uring_sqe* s = sqe();
+        io_uring_prep_cancel64(s, tag(&c, kRecvTag), 0);
+        io_uring_sqe_set_data64(s, kIgnore);
+    }
+    // The requests in flight keep the socket referenced; shutdown sends the FIN now.
+    ::shutdown(c.fd, SHUT_RDWR);
+    ::close(c.fd);
+    c.fd = -1;
+    if (c.prev) c.prev->next = c.next;
+    else conns_ = c.next;
+    if (c.next) c.next->prev = c.prev;
+    c.prev = c.next = nullptr;
+    --count_;
+}
+
+void Reactor::maybe_free(Connection& c) noexcept {
+    if (c.dead && c.ops == 0 && !c.waiting && !c.dirty) delete &c;
+}
+
+}  // namespace ringmail::engine

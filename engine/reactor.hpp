@@ -1,0 +1,109 @@
+// engine/reactor.hpp — one io_uring event loop per thread: a SO_REUSEPORT listener with
+// multishot accept, multishot recv from a provided-buffer ring, replies coalesced into one
+// send per connection per batch of completions. Never blocks, never runs handler code
+// (invariant 1); its sessions never leave it (invariant 2).
+#pragma once
+#include <liburing.h>
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/config.hpp"
+#include "engine/handler_pool.hpp"
+#include "engine/job.hpp"
+#include "engine/mpmc_queue.hpp"
+#include "proto/server_session.hpp"
+
+namespace ringmail::engine {
+
+// Read-only after start, shared by every reactor.
+struct Shared {
+    Config config;
+    std::string hostname;
+    proto::Features features;
+    Sink* pool = nullptr;       // runs on_rcpt / on_auth when the user set them
+    bool ask_rcpt = false;
+    bool ask_auth = false;
+    Sink* mail_sink = nullptr;  // nullptr: accept and drop (the discard handler)
+    std::atomic<bool> stopping{false};
+};
+
+struct Connection {
+    explicit Connection(const Shared& s)
+        : session(s.config.limits, s.features, s.hostname) {}
+    int fd = -1;
+    proto::ServerSession session;
+    std::string pending;        // input not yet consumed (split line, or held while waiting)
+    std::size_t pending_off = 0;
+    std::string sending;        // bytes of the send in flight
+    std::size_t sent = 0;
+    std::string ip;
+    Connection* prev = nullptr;
+    Connection* next = nullptr;
+    unsigned ops = 0;           // io_uring requests in flight naming this connection
+    bool recv_armed = false;
+    bool recv_paused = false;   // backpressure while a handler decides
+    bool send_armed = false;
+    bool waiting = false;       // a job is out; its verdict will come back
+    bool closing = false;       // read no more; close once the output is sent
+    bool dead = false;          // socket closed; freed when ops == 0 and not waiting
+    bool dirty = false;         // in the flush list
+};
+
+class Reactor {
+public:
+    Reactor(Shared& shared, int listen_fd);
+    ~Reactor();
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    void run();                      // the thread body; returns after shutdown
+    void post(Result&& r) noexcept;  // from any thread: a verdict for one of our sessions
+    void wake() noexcept;            // from any thread: look at Shared::stopping
+
+private:
+    io_uring_sqe* sqe() noexcept;
+    void arm_accept() noexcept;
+    void arm_wake() noexcept;
+    void arm_timer() noexcept;
+    void arm_recv(Connection& c) noexcept;
+    void on_cqe(const io_uring_cqe& cqe) noexcept;
+    void on_accept(int res, unsigned flags) noexcept;
+    void on_recv(Connection& c, int res, unsigned flags) noexcept;
+    void on_send(Connection& c, int res) noexcept;
+    void on_data(Connection& c, const char* p, std::size_t n) noexcept;
+    std::size_t drive(Connection& c, std::span<const char> in) noexcept;
+    void drive_pending(Connection& c) noexcept;
+    bool dispatch(Connection& c) noexcept;
+    void drain_results() noexcept;
+    void on_tick() noexcept;
+    void begin_stop() noexcept;
+    void mark_dirty(Connection& c) noexcept;
+    void flush() noexcept;
+    void close_conn(Connection& c) noexcept;
+    void maybe_free(Connection& c) noexcept;
+    void recycle(unsigned bid) noexcept;
+
+    Shared& shared_;
+    int listen_fd_;
+    int wake_fd_ = -1;
+    io_uring ring_{};
+    io_uring_buf_ring* buf_ring_ = nullptr;
+    char* buffers_ = nullptr;
+    unsigned recycled_ = 0;
+    std::uint64_t wake_buf_ = 0;
+    __kernel_timespec tick_{1, 0};
+    proto::Timestamp now_ = 0;
+    proto::Timestamp deadline_ = 0;
+    bool stopping_ = false;
+    bool accept_armed_ = false;
+    Connection* conns_ = nullptr;  // intrusive list of live connections
+    std::size_t count_ = 0;
+    std::vector<Connection*> dirty_;
+    MpmcQueue<Result> results_{1u << 16};
+    std::atomic<bool> wake_pending_{false};
+};
+
+}  // namespace ringmail::engine

@@ -1,0 +1,129 @@
+// engine/server.cpp — start-up and shutdown: config → listeners → sinks → reactors;
+// then wait for SIGINT/SIGTERM, stop accepting, let transactions finish within
+// shutdown_grace, drain the sinks, return 0. Errors before serving return 2.
+#include "engine/server.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "engine/handler_pool.hpp"
+#include "engine/listener.hpp"
+#include "engine/maildir.hpp"
+#include "engine/print_handler.hpp"
+#include "engine/reactor.hpp"
+
+namespace ringmail {
+namespace engine {
+
+void complete(Job& job, proto::Outcome outcome, std::string text) {
+    job.reactor->post(Result{job.conn, outcome, std::move(text)});
+}
+
+}  // namespace engine
+
+namespace server {
+namespace {
+
+engine::Handlers& user_handlers() {
+    static engine::Handlers h;
+    return h;
+}
+
+std::string machine_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+    return buf;
+}
+
+int serve(const Config& config) {
+    validate_config(config);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned reactors = config.reactors ? config.reactors : cores;
+    const unsigned workers = config.handler_threads ? config.handler_threads : cores;
+
+    auto shared = std::make_unique<engine::Shared>();
+    shared->config = config;
+    shared->hostname = config.hostname.empty() ? machine_name() : config.hostname;
+    shared->features.auth = true;
+    shared->features.starttls = false;
+    if (!config.tls_crt.empty() || config.tls_port)
+        std::fprintf(stderr, "ringmail: warning: TLS is not built yet; tls_port, tls_crt and tls_key are ignored\n");
+
+    // Signals go to sigwait() below only; every thread inherits this mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    std::uint16_t port = config.port;
+    std::vector<int> fds = engine::open_listeners(config.local, port, reactors);
+
+    engine::Handlers h = user_handlers();
+    std::unique_ptr<engine::Sink> maildir;
+    if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
+        maildir = std::make_unique<engine::MaildirWriter>(config.handler.substr(8), shared->hostname);
+    if (!h.on_mail && config.handler == "print") h.on_mail = engine::print_mail;
+    shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
+    shared->ask_auth = static_cast<bool>(h.on_auth);
+    const bool user_mail = static_cast<bool>(h.on_mail);
+    std::unique_ptr<engine::HandlerPool> pool;
+    if (user_mail || shared->ask_rcpt || shared->ask_auth)
+        pool = std::make_unique<engine::HandlerPool>(std::move(h), workers);
+    shared->pool = pool.get();
+    shared->mail_sink = user_mail ? static_cast<engine::Sink*>(pool.get()) : maildir.get();
+
+    std::vector<std::unique_ptr<engine::Reactor>> loops;
+    for (int fd : fds) loops.push_back(std::make_unique<engine::Reactor>(*shared, fd));
+    std::fprintf(stderr, "ringmail: listening on %s:%u with %u reactors, handler %s\n",
+                 config.local ? "127.0.0.1" : "[::]", unsigned(port), reactors,
+                 user_mail && config.handler != "print" ? "on_mail" : config.handler.c_str());
+    std::fflush(stderr);
+
+    std::vector<std::thread> threads;
+    for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
+    int sig = 0;
+    sigwait(&set, &sig);
+    std::fprintf(stderr, "ringmail: %s: finishing transactions in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    shared->stopping.store(true);
+    for (auto& r : loops) r->wake();
+    for (auto& t : threads) t.join();
+    // Reactors stay allocated until the sinks stop: a late verdict still has a home.
+    if (pool) pool->stop();
+    if (maildir) maildir->stop();
+    std::fprintf(stderr, "ringmail: stopped\n");
+    return 0;
+}
+
+}  // namespace
+
+void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
+    user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth)};
+}
+
+int run(const Config& config) {
+    try {
+        return serve(config);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: %s\n", e.what());
+        return 2;
+    }
+}
+
+int run(const std::string& config_path) {
+    try {
+        return serve(load_config(config_path));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: %s\n", e.what());
+        return 2;
+    }
+}
+
+}  // namespace server
+}  // namespace ringmail

@@ -1,0 +1,106 @@
+// proto/body_reader.cpp — the DATA/BDAT byte scanner. Hot path: one memchr for LF and
+// one for CR per line, one append per line; state survives any split of the input.
+#include "proto/body_reader.hpp"
+
+#include <cstring>
+
+namespace ringmail::proto {
+
+void BodyReader::start(std::string* body, std::uint64_t max_size, std::size_t max_line) noexcept {
+    body_ = body;
+    max_size_ = max_size;
+    max_line_ = max_line;
+    size_ = 0;
+    line_len_ = 0;
+    state_ = State::LineStart;
+    error_ = Error::None;
+    dots_ = true;
+}
+
+void BodyReader::append(const char* p, std::size_t n) noexcept {
+    size_ += n;
+    if (size_ > max_size_) latch(Error::MessageTooBig);
+    if (error_ == Error::None) body_->append(p, n);
+}
+
+// Copies line text up to the next CR or LF; leaves `i` on that byte's successor state.
+void BodyReader::text(const char* p, std::size_t n, std::size_t& i) noexcept {
+    const char* start = p + i;
+    const std::size_t rest = n - i;
+    const void* lf = std::memchr(start, '\n', rest);
+    const std::size_t lim = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - start) : rest;
+    const void* cr = std::memchr(start, '\r', lim);
+    const std::size_t k = cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - start) : lim;
+    line_len_ += k;
+    // RFC 5321 4.5.3.1.6: 1000 octets with the CRLF.
+    if (line_len_ + 2 > max_line_) latch(Error::TextLineTooLong);
+    append(start, k);
+    i += k;
+    if (k == rest) return;
+    if (start[k] == '\r') {
+        state_ = State::Cr;
+    } else {
+        latch(Error::BareLineEnding);  // RFC 5321 2.3.8: LF alone is not a line end
+        state_ = State::LineStart;
+        line_len_ = 0;
+    }
+    ++i;
+}
+
+BodyReader::Result BodyReader::feed_data(std::span<const char> in) noexcept {
+    const char* p = in.data();
+    const std::size_t n = in.size();
+    std::size_t i = 0;
+    while (i < n) {
+        switch (state_) {
+        case State::LineStart:
+            line_len_ = 0;
+            if (dots_ && p[i] == '.') {  // RFC 5321 4.5.2: drop the first dot of a line
+                state_ = State::Dot;
+                line_len_ = 1;
+                ++i;
+            } else {
+                state_ = State::Text;
+            }
+            break;
+        case State::Dot:
+            if (p[i] == '\r') {
+                state_ = State::DotCr;
+                ++i;
+            } else {
+                state_ = State::Text;
+            }
+            break;
+        case State::DotCr:
+            if (p[i] == '\n') return {i + 1, true};
+            latch(Error::BareLineEnding);  // ".\r" then not LF: a bare CR
+            state_ = State::Text;
+            break;
+        case State::Cr:
+            if (p[i] == '\n') {
+                append("\r\n", 2);
+                state_ = State::LineStart;
+                ++i;
+            } else {
+                latch(Error::BareLineEnding);
+                state_ = State::Text;
+            }
+            break;
+        case State::Text:
+            text(p, n, i);
+            break;
+        }
+    }
+    return {i, false};
+}
+
+void BodyReader::feed_chunk(std::span<const char> in) noexcept {
+    dots_ = false;
+    feed_data(in);
+}
+
+void BodyReader::finish_chunks() noexcept {
+    if (state_ == State::Cr) latch(Error::BareLineEnding);
+}
+
+}  // namespace ringmail::proto

@@ -1,0 +1,49 @@
+// proto/body_reader.hpp — message data after DATA (RFC 5321 4.1.4 dot-unstuffing,
+// end only at <CRLF>.<CRLF>) and inside BDAT chunks (RFC 3030). Bare CR or LF, lines
+// over the limit and oversize messages are latched, never cut short: reading goes on to
+// the real end so the reply comes once and nothing of the message is taken as commands.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "proto/reply.hpp"
+
+namespace ringmail::proto {
+
+class BodyReader {
+public:
+    // Starts a message; unstuffed bytes are appended to `*body` until an error is latched.
+    void start(std::string* body, std::uint64_t max_size, std::size_t max_line) noexcept;
+
+    struct Result {
+        std::size_t consumed;
+        bool done;  // DATA only: <CRLF>.<CRLF> seen (it is not part of the body)
+    };
+    Result feed_data(std::span<const char> in) noexcept;
+    // Consumes all of `in` (the caller bounds it by the chunk size).
+    void feed_chunk(std::span<const char> in) noexcept;
+    // BDAT LAST: a message may not end inside a CR LF pair.
+    void finish_chunks() noexcept;
+
+    Error error() const noexcept { return error_; }
+
+private:
+    enum class State : std::uint8_t { LineStart, Dot, DotCr, Text, Cr };
+    void text(const char* p, std::size_t n, std::size_t& i) noexcept;
+    void append(const char* p, std::size_t n) noexcept;
+    void latch(Error e) noexcept {
+        if (error_ == Error::None) error_ = e;
+    }
+
+    std::string* body_ = nullptr;
+    std::uint64_t max_size_ = 0;
+    std::uint64_t size_ = 0;      // octets seen, counted even after an error
+    std::size_t max_line_ = 0;
+    std::size_t line_len_ = 0;    // octets of the current line so far, dot included
+    State state_ = State::LineStart;
+    bool dots_ = true;            // DATA: dot-stuffing and end marker; BDAT: neither
+    Error error_ = Error::None;
+};
+
+}  // namespace ringmail::proto

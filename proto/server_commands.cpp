@@ -1,0 +1,253 @@
+// proto/server_commands.cpp — one function per SMTP verb (RFC 5321 4.1.1, RFC 3030 2,
+// RFC 4954 4) and the table that dispatches to them. Each checks its sequence and
+// arguments, then either replies or pauses for a handler's verdict.
+#include <algorithm>
+#include <charconv>
+
+#include "proto/path.hpp"
+#include "proto/sasl.hpp"
+#include "proto/server_session.hpp"
+
+namespace ringmail::proto {
+namespace {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20) && ((x ^ y) & ~0x20) == 0;
+           });
+}
+
+bool istarts(std::string_view s, std::string_view prefix) noexcept {
+    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+using Handler = void (ServerSession::*)(std::string_view);
+
+struct Command {
+    std::string_view verb;
+    Handler handler;
+};
+
+constexpr Command commands[] = {
+    {"EHLO", &ServerSession::cmd_ehlo},
+    {"HELO", &ServerSession::cmd_helo},
+    {"MAIL", &ServerSession::cmd_mail},
+    {"RCPT", &ServerSession::cmd_rcpt},
+    {"DATA", &ServerSession::cmd_data},
+    {"BDAT", &ServerSession::cmd_bdat},
+    {"RSET", &ServerSession::cmd_rset},
+    {"NOOP", &ServerSession::cmd_noop},
+    {"QUIT", &ServerSession::cmd_quit},
+    {"VRFY", &ServerSession::cmd_vrfy},
+    {"HELP", &ServerSession::cmd_help},
+    {"AUTH", &ServerSession::cmd_auth},
+    {"EXPN", &ServerSession::cmd_not_implemented},
+    {"TURN", &ServerSession::cmd_not_implemented},
+    {"ETRN", &ServerSession::cmd_not_implemented},
+    {"STARTTLS", &ServerSession::cmd_not_implemented},  // offered with TLS only
+};
+
+}  // namespace
+
+void ServerSession::command(std::string_view line) {
+    if (line.find('\0') != std::string_view::npos) {
+        reply(Error::Unrecognized);
+        return;
+    }
+    const std::size_t sp = line.find(' ');
+    const std::string_view verb = line.substr(0, sp);
+    const std::string_view arg = sp == std::string_view::npos ? std::string_view{} : line.substr(sp + 1);
+    for (const auto& c : commands) {
+        if (iequals(verb, c.verb)) {
+            (this->*c.handler)(arg);
+            return;
+        }
+    }
+    reply(Error::Unrecognized);
+}
+
+void ServerSession::cmd_ehlo(std::string_view arg) {
+    arg = trim(arg);
+    if (arg.empty()) return reply(Error::SyntaxArgs);
+    reset_transaction();  // RFC 5321 4.1.4: EHLO implies RSET
+    helo_.assign(arg);
+    greeted_ = true;
+    esmtp_ = true;
+    append_reply(out_, 250, "", hostname_ + " Hello " + helo_, true);
+    const std::string size = "SIZE " + std::to_string(limits_.max_message_size);
+    for (std::string_view ext : {std::string_view("PIPELINING"), std::string_view(size),
+                                 std::string_view("8BITMIME"), std::string_view("ENHANCEDSTATUSCODES"),
+                                 std::string_view("SMTPUTF8"), std::string_view("CHUNKING")})
+        append_reply(out_, 250, "", ext, true);
+    if (features_.starttls) append_reply(out_, 250, "", "STARTTLS", true);
+    if (features_.auth && user_.empty()) append_reply(out_, 250, "", "AUTH PLAIN LOGIN", true);
+    append_reply(out_, 250, "", "HELP");
+}
+
+void ServerSession::cmd_helo(std::string_view arg) {
+    arg = trim(arg);
+    if (arg.empty()) return reply(Error::SyntaxArgs);
+    reset_transaction();
+    helo_.assign(arg);
+    greeted_ = true;
+    esmtp_ = false;
+    reply(250, "", hostname_);
+}
+
+void ServerSession::cmd_mail(std::string_view arg) {
+    if (!greeted_) return reply(Error::NeedHelo);
+    if (in_mail_) return reply(Error::NestedMail);
+    if (!istarts(arg, "FROM:")) return reply(Error::SyntaxArgs);
+    const PathParse path = parse_path(arg.substr(5), false);
+    if (path.error != Error::None) return reply(path.error);
+    if (!esmtp_ && !path.params.empty()) return reply(Error::UnknownParameter);
+    const MailParams params = parse_mail_params(path.params);
+    if (params.error != Error::None) return reply(params.error);
+    if (path.non_ascii && !params.smtputf8) return reply(Error::NonAsciiAddress);
+    if (params.size > limits_.max_message_size) return reply(Error::SizeDeclaredTooBig);
+    in_mail_ = true;
+    smtputf8_ = params.smtputf8;
+    sender_.assign(path.address);
+    reply(250, "2.1.0", "OK");
+}
+
+void ServerSession::cmd_rcpt(std::string_view arg) {
+    if (!in_mail_) return reply(Error::NeedMail);
+    if (!istarts(arg, "TO:")) return reply(Error::SyntaxArgs);
+    const PathParse path = parse_path(arg.substr(3), true);
+    if (path.error != Error::None) return reply(path.error);
+    if (const Error e = check_rcpt_params(path.params); e != Error::None) return reply(e);
+    if (path.non_ascii && !smtputf8_) return reply(Error::NonAsciiAddress);
+    // RFC 5321 4.5.3.1.10: 452 asks the client to send the rest in a later transaction.
+    if (recipients_.size() >= limits_.max_recipients) return reply(Error::TooManyRecipients);
+    pending_rcpt_.assign(path.address);
+    need_ = Need::Recipient;
+}
+
+void ServerSession::cmd_data(std::string_view arg) {
+    if (!trim(arg).empty()) return reply(Error::SyntaxArgs);
+    if (!in_mail_) return reply(Error::NeedMail);
+    if (used_bdat_) return reply(Error::DataAfterBdat);
+    if (recipients_.empty()) return reply(Error::NoValidRecipients);
+    body_.clear();
+    reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
+    phase_ = Phase::Data;
+    reply(354, "", "End data with <CR><LF>.<CR><LF>");
+}
+
+void ServerSession::cmd_bdat(std::string_view arg) {
+    arg = trim(arg);
+    const std::size_t sp = arg.find(' ');
+    const std::string_view num = arg.substr(0, sp);
+    const std::string_view rest = sp == std::string_view::npos ? std::string_view{} : trim(arg.substr(sp + 1));
+    std::uint64_t n = 0;
+    auto [p, ec] = std::from_chars(num.data(), num.data() + num.size(), n);
+    if (num.empty() || ec != std::errc{} || p != num.data() + num.size() ||
+        !(rest.empty() || iequals(rest, "LAST")))
+        return reply(Error::SyntaxArgs);
+    bdat_valid_ = in_mail_ && !recipients_.empty();
+    bdat_last_ = !rest.empty();
+    bdat_left_ = n;
+    if (bdat_valid_ && !used_bdat_) {
+        used_bdat_ = true;
+        body_.clear();
+        reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
+    }
+    // RFC 3030 2: the chunk is read even when the command fails, so it is never
+    // mistaken for commands.
+    phase_ = Phase::Bdat;
+    if (n == 0) end_of_chunk();
+}
+
+void ServerSession::cmd_rset(std::string_view arg) {
+    if (!trim(arg).empty()) return reply(Error::SyntaxArgs);
+    reset_transaction();
+    reply(250, "2.0.0", "OK");
+}
+
+void ServerSession::cmd_noop(std::string_view) { reply(250, "2.0.0", "OK"); }
+
+void ServerSession::cmd_quit(std::string_view) {
+    append_reply(out_, 221, "2.0.0", "Bye");
+    need_ = Need::Close;
+}
+
+void ServerSession::cmd_vrfy(std::string_view arg) {
+    if (trim(arg).empty()) return reply(Error::SyntaxArgs);
+    // RFC 5321 3.5.3: 252 when we will not verify but would accept.
+    reply(252, "2.5.0", "Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+void ServerSession::cmd_help(std::string_view) {
+    append_reply(out_, 214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP AUTH", true);
+    append_reply(out_, 214, "2.0.0", "See RFC 5321");
+}
+
+void ServerSession::cmd_not_implemented(std::string_view) { reply(Error::NotImplemented); }
+
+void ServerSession::cmd_auth(std::string_view arg) {
+    if (!features_.auth) return reply(Error::NotImplemented);
+    if (!esmtp_) return reply(Error::NeedHelo);
+    if (!user_.empty()) return reply(Error::AuthAlready);
+    if (in_mail_) return reply(Error::AuthInTransaction);
+    arg = trim(arg);
+    const std::size_t sp = arg.find(' ');
+    const std::string_view mech = arg.substr(0, sp);
+    const bool initial = sp != std::string_view::npos;
+    const std::string_view resp = initial ? trim(arg.substr(sp + 1)) : std::string_view{};
+    if (iequals(mech, "PLAIN")) {
+        if (!initial) {
+            phase_ = Phase::AuthPlain;
+            append_reply(out_, 334, "", "");
+            return;
+        }
+        phase_ = Phase::AuthPlain;
+        return auth_response(resp == "=" ? std::string_view{} : resp);
+    }
+    if (iequals(mech, "LOGIN")) {
+        phase_ = Phase::AuthUser;
+        if (!initial) {
+            append_reply(out_, 334, "", "VXNlcm5hbWU6");  // "Username:"
+            return;
+        }
+        return auth_response(resp);
+    }
+    reply(Error::AuthMechanism);
+}
+
+void ServerSession::auth_response(std::string_view line) {
+    const Phase phase = phase_;
+    phase_ = Phase::Command;
+    if (line == "*") return reply(Error::AuthCancelled);  // RFC 4954 4
+    auto decoded = sasl_base64_decode(line == "=" ? std::string_view{} : line);
+    if (!decoded) return reply(Error::AuthBadBase64);
+    switch (phase) {
+    case Phase::AuthPlain: {
+        auto creds = split_plain(*decoded);
+        if (!creds) return reply(Error::AuthBadBase64);
+        auth_user_ = std::move(creds->user);
+        auth_pass_ = std::move(creds->password);
+        need_ = Need::Auth;
+        return;
+    }
+    case Phase::AuthUser:
+        auth_user_ = std::move(*decoded);
+        phase_ = Phase::AuthPass;
+        append_reply(out_, 334, "", "UGFzc3dvcmQ6");  // "Password:"
+        return;
+    case Phase::AuthPass:
+        auth_pass_ = std::move(*decoded);
+        need_ = Need::Auth;
+        return;
+    default:
+        return;
+    }
+}
+
+}  // namespace ringmail::proto

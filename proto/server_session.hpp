@@ -1,0 +1,130 @@
+// proto/server_session.hpp — server side of RFC 5321 with PIPELINING (2920), SIZE (1870),
+// 8BITMIME (6152), ENHANCEDSTATUSCODES (2034), SMTPUTF8 (6531), CHUNKING (3030) and
+// AUTH PLAIN/LOGIN (4954). Pure: no I/O, no clock reads. Any split of the input gives the
+// same replies: a command is acted on only once its whole line is here.
+#pragma once
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/body_reader.hpp"
+#include "proto/limits.hpp"
+#include "proto/reply.hpp"
+
+namespace ringmail::proto {
+
+// What the session waits for. Anything but Input pauses feed() until resolve().
+enum class Need : std::uint8_t { Input, Recipient, Auth, Message, Close };
+
+struct Step {
+    std::size_t consumed;  // bytes of `in` we are done with; the caller keeps the rest
+    Need need;
+};
+
+enum class Outcome : std::uint8_t { Accept, TempFail, Reject };
+
+struct Verdict {
+    Outcome outcome = Outcome::Accept;
+    std::string_view text;  // reply text; empty gives the default
+};
+
+// One finished message, moved out of the session; owns all its bytes.
+struct Envelope {
+    std::string helo;
+    std::string user;                     // authenticated name, empty if none
+    std::string sender;                   // empty for the null path <>
+    std::vector<std::string> recipients;  // accepted ones only
+    std::string body;                     // unstuffed, as received
+    bool smtputf8 = false;
+};
+
+class ServerSession {
+public:
+    ServerSession(const Limits& limits, Features features, std::string_view hostname) noexcept;
+
+    // Appends the 220 greeting (RFC 5321 4.3.1).
+    void greet(Timestamp now) noexcept;
+    Step feed(std::span<const char> in, Timestamp now) noexcept;
+
+    // Answers the pending Need (Recipient, Auth or Message) and resumes input.
+    void resolve(const Verdict& v) noexcept;
+
+    std::string_view recipient() const noexcept { return pending_rcpt_; }  // Need::Recipient
+    std::string_view auth_user() const noexcept { return auth_user_; }     // Need::Auth
+    std::string_view auth_password() const noexcept { return auth_pass_; }
+    Envelope take_message() noexcept;                                      // Need::Message
+
+    // Idle limit of RFC 5321 4.5.3.2; on expiry appends 421 and returns true (Need::Close).
+    bool expire(Timestamp now) noexcept;
+    // Between transactions and not waiting on a handler: safe to close at shutdown.
+    bool idle() const noexcept;
+    void shut_down() noexcept;  // appends 421 4.3.2 and closes
+
+    Need need() const noexcept { return need_; }
+    std::string& output() noexcept { return out_; }  // replies not yet sent
+
+    // Command handlers, used by the verb table in server_commands.cpp.
+    void cmd_ehlo(std::string_view arg);
+    void cmd_helo(std::string_view arg);
+    void cmd_mail(std::string_view arg);
+    void cmd_rcpt(std::string_view arg);
+    void cmd_data(std::string_view arg);
+    void cmd_bdat(std::string_view arg);
+    void cmd_rset(std::string_view arg);
+    void cmd_noop(std::string_view arg);
+    void cmd_quit(std::string_view arg);
+    void cmd_vrfy(std::string_view arg);
+    void cmd_help(std::string_view arg);
+    void cmd_auth(std::string_view arg);
+    void cmd_not_implemented(std::string_view arg);
+
+private:
+    enum class Phase : std::uint8_t { Command, Data, Bdat, AuthPlain, AuthUser, AuthPass };
+
+    std::size_t feed_line(std::span<const char> in) noexcept;
+    std::size_t feed_bdat(std::span<const char> in) noexcept;
+    void command(std::string_view line);
+    void auth_response(std::string_view line);
+    void end_of_chunk();
+    void finish_message();
+    void reset_transaction() noexcept;
+    void reply(Error e);
+    void reply(unsigned code, std::string_view status, std::string_view text);
+    void close_with(Error e);
+    std::size_t line_limit() const noexcept;
+
+    Limits limits_;
+    Features features_;
+    std::string hostname_;
+    std::string out_;
+
+    Phase phase_ = Phase::Command;
+    Need need_ = Need::Input;
+    bool skipping_ = false;        // discarding the rest of an over-long line
+    bool esmtp_ = false;
+    bool greeted_ = false;         // EHLO or HELO seen
+    unsigned errors_ = 0;
+    Timestamp last_input_ = 0;
+
+    // The transaction (RFC 5321 3.3).
+    bool in_mail_ = false;
+    bool smtputf8_ = false;
+    bool used_bdat_ = false;
+    bool bdat_last_ = false;
+    bool bdat_valid_ = false;
+    std::uint64_t bdat_left_ = 0;
+    std::string helo_;
+    std::string user_;
+    std::string sender_;
+    std::vector<std::string> recipients_;
+    std::string body_;
+    BodyReader reader_;
+
+    std::string pending_rcpt_;
+    std::string auth_user_;
+    std::string auth_pass_;
+};
+
+}  // namespace ringmail::proto
