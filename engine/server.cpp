@@ -66,6 +66,7 @@ int serve(const Config& config) {
     std::vector<int> fds = engine::open_listeners(config.local, port, reactors);
 
     engine::Handlers h = user_handlers();
+    const std::string mail_handler = h.on_mail ? "on_mail" : config.handler;
     std::unique_ptr<engine::Sink> maildir;
     if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
         maildir = std::make_unique<engine::MaildirWriter>(config.handler.substr(8), shared->hostname);
@@ -83,7 +84,7 @@ int serve(const Config& config) {
     for (int fd : fds) loops.push_back(std::make_unique<engine::Reactor>(*shared, fd));
     std::fprintf(stderr, "ringmail: listening on %s:%u with %u reactors, handler %s\n",
                  config.local ? "127.0.0.1" : "[::]", unsigned(port), reactors,
-                 user_mail && config.handler != "print" ? "on_mail" : config.handler.c_str());
+                 mail_handler.c_str());
     std::fflush(stderr);
 
     std::vector<std::thread> threads;
