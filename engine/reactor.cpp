@@ -258,12 +258,21 @@ void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
         c.recv_armed = false;
         --c.ops;
     }
-    if (res == 0 || (res < 0 && res != -ENOBUFS && res != -ECANCELED)) {
-        // The client is gone. A verdict still on its way is dropped when it arrives.
-        close_conn(c);
+    if (res == 0) {
+        // The client closed its side (it may have pipelined QUIT and shut down writing):
+        // answer what it sent, including a verdict still on its way, then close.
+        c.eof = true;
+        if (!c.waiting) {
+            c.closing = true;
+            mark_dirty(c);
+        }
         return;
     }
-    if (!c.recv_armed && !c.dead && !c.closing && !c.recv_paused) arm_recv(c);
+    if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+        close_conn(c);  // reset or error: nobody is left to read replies
+        return;
+    }
+    if (!c.recv_armed && !c.dead && !c.closing && !c.recv_paused && !c.eof) arm_recv(c);
 }
 
 void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
@@ -374,7 +383,8 @@ void Reactor::drain_results() noexcept {
         c.session.resolve({r.outcome, r.text});
         mark_dirty(c);
         drive_pending(c);
-        if (c.recv_paused && !c.waiting && !c.closing && !c.recv_armed) arm_recv(c);
+        if (c.eof && !c.waiting) c.closing = true;
+        if (c.recv_paused && !c.waiting && !c.closing && !c.recv_armed && !c.eof) arm_recv(c);
     }
 }
 

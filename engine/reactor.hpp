@@ -48,6 +48,7 @@ struct Connection {
     bool send_armed = false;
     bool waiting = false;       // a job is out; its verdict will come back
     bool closing = false;       // read no more; close once the output is sent
+    bool eof = false;           // the client shut down its sending side
     bool dead = false;          // socket closed; freed when ops == 0 and not waiting
     bool dirty = false;         // in the flush list
 };
