@@ -1,0 +1,111 @@
+# tests/e2e/test_cli.py — the command line: --help exits 0; a bad config value or a busy
+# port gives one line on stderr naming the problem and exit status 2 (issue 2, items 5-6);
+# a missing config file is written with the defaults.
+import os
+import signal
+import socket
+import subprocess
+
+import ringmail_e2e as e2e
+
+RUN_TIMEOUT = 30
+
+
+class Cli(e2e.ServerTestCase):
+    def run_ringmail(self, *args):
+        # With a bug that makes it serve instead of failing, the timeout kills it.
+        return subprocess.run([e2e.binary(), *args], cwd=self.tmp, stdin=subprocess.DEVNULL,
+                              capture_output=True, timeout=RUN_TIMEOUT)
+
+    def assert_one_line_exit_2(self, p, *words):
+        err = p.stderr.decode("utf-8", "replace")
+        self.assertEqual(p.returncode, 2, err)
+        self.assertEqual(len(err.splitlines()), 1, "want exactly one line: %r" % err)
+        self.assertTrue(err.endswith("\n"), err)
+        for w in words:
+            self.assertIn(w, err)
+
+    def test_help_exits_0(self):
+        for args in (["--help"], ["serve", "--help"], ["-h"], ["serve", "-h"]):
+            with self.subTest(args=args):
+                p = self.run_ringmail(*args)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                self.assertIn(b"Usage", p.stdout + p.stderr)
+        p = self.run_ringmail("serve", "--help")
+        for flag in (b"--config", b"--port", b"--reactors", b"--handler"):
+            self.assertIn(flag, p.stdout)
+
+    def test_bad_config_value_exits_2_with_one_line(self):
+        cases = [
+            ("port", "70000"),
+            ("port", "smtp"),
+            ("local", "maybe"),
+            ("reactors", "-1"),
+            ("max_message_size", "10X"),
+            ("max_message_size", "lots"),
+            ("max_recipients", "0"),
+            ("timeout_command", "5m"),
+            ("handler", "mbox:/tmp/x"),
+            ("no_such_key", "1"),
+        ]
+        for key, value in cases:
+            with self.subTest(key=key, value=value):
+                path = os.path.join(self.tmp, "bad-%s.ini" % key)
+                e2e.write_config(path, {"port": 0, key: value} if key != "port" else {key: value})
+                p = self.run_ringmail("serve", "--config", path)
+                self.assert_one_line_exit_2(p, key)
+
+    def test_bad_flag_value_exits_2_with_one_line(self):
+        cfg = os.path.join(self.tmp, "mail.ini")
+        for args, word in ((["--port", "99999"], "port"), (["--reactors", "lots"], "reactors"),
+                           (["--handler", "nowhere"], "handler"), (["--handler", "maildir:"], "handler")):
+            with self.subTest(args=args):
+                p = self.run_ringmail("serve", "--config", cfg, *args)
+                self.assert_one_line_exit_2(p, word)
+
+    def test_unknown_flag_exits_2(self):
+        p = self.run_ringmail("serve", "--no-such-flag")
+        self.assert_one_line_exit_2(p)
+
+    def test_busy_port_exits_2_with_one_line(self):
+        # A port held by some other program...
+        holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(holder.close)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        cfg = os.path.join(self.tmp, "mail.ini")
+        p = self.run_ringmail("serve", "--config", cfg, "--port", str(port), "--handler", "discard")
+        self.assert_one_line_exit_2(p, str(port))
+
+    def test_port_held_by_another_ringmail_exits_2(self):
+        # ...and one held by a ringmail, whose SO_REUSEPORT listeners must not be shared.
+        first = self.server(handler="discard")
+        p = self.run_ringmail("serve", "--config", os.path.join(self.tmp, "other.ini"),
+                              "--port", str(first.port), "--handler", "discard")
+        self.assert_one_line_exit_2(p, str(first.port))
+        self.assertTrue(first.running())
+        with first.connect() as c:
+            self.assertEqual(c.reply().code, 220)
+        self.assert_stopped_cleanly(first)
+
+    def test_missing_config_is_written_with_defaults(self):
+        s = self.server(handler="discard")
+        self.assertTrue(os.path.exists(s.config_path))
+        with open(s.config_path) as f:
+            text = f.read()
+        for key in ("port", "local", "reactors", "handler", "max_message_size", "max_recipients",
+                    "timeout_command", "timeout_data", "shutdown_grace"):
+            self.assertIn(key, text)
+        self.assert_stopped_cleanly(s)
+        # The written file is valid as it stands.
+        again = self.server(handler="discard")
+        self.assert_stopped_cleanly(again)
+
+    def test_sigint_exits_0(self):
+        s = self.server(handler="discard")
+        self.assertEqual(s.stop(signal.SIGINT), 0, s.stderr())
+
+
+if __name__ == "__main__":
+    e2e.main()
