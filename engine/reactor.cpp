@@ -413,6 +413,14 @@ void Reactor::begin_stop() noexcept {
         io_uring_prep_cancel64(s, kAccept, 0);
         io_uring_sqe_set_data64(s, kIgnore);
     }
+    // Close the listener as well: with it open, the kernel still completes handshakes
+    // into its backlog, and those clients would wait unanswered until the grace time
+    // ends. Closed, they get a reset now and new ones are refused. The accept request in
+    // flight holds its own reference until the cancel above completes it.
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+    }
     for (Connection* c = conns_; c; c = c->next) mark_dirty(*c);  // flush() closes idle ones
 }
 
