@@ -40,8 +40,10 @@ void BodyReader::text(const char* p, std::size_t n, std::size_t& i) noexcept {
     if (start[k] == '\r') {
         state_ = State::Cr;
     } else {
-        latch(Error::BareLineEnding);  // RFC 5321 2.3.8: LF alone is not a line end
-        state_ = State::LineStart;
+        // RFC 5321 2.3.8: LF alone is not a line end, so what follows it is not at a line
+        // start either: "\n.\r\n" must not end the data (SMTP smuggling, invariant 5).
+        latch(Error::BareLineEnding);
+        state_ = State::Text;
         line_len_ = 0;
     }
     ++i;

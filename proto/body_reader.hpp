@@ -32,8 +32,13 @@ private:
     enum class State : std::uint8_t { LineStart, Dot, DotCr, Text, Cr };
     void text(const char* p, std::size_t n, std::size_t& i) noexcept;
     void append(const char* p, std::size_t n) noexcept;
+    // The first error wins. The body is dropped at once: it will not be delivered, and
+    // what it held would otherwise depend on where the input was split.
     void latch(Error e) noexcept {
-        if (error_ == Error::None) error_ = e;
+        if (error_ != Error::None) return;
+        error_ = e;
+        body_->clear();
+        body_->shrink_to_fit();
     }
 
     std::string* body_ = nullptr;

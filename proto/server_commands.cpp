@@ -11,10 +11,13 @@
 namespace ringmail::proto {
 namespace {
 
+// ASCII case folding of letters only: folding by `| 0x20` alone would make "\x1a" equal
+// ':' and accept "MAIL FROM\x1a<...>".
+constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c | 0x20) : c; }
+
 bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20) && ((x ^ y) & ~0x20) == 0;
-           });
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool istarts(std::string_view s, std::string_view prefix) noexcept {

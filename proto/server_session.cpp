@@ -205,7 +205,8 @@ bool ServerSession::expire(Timestamp now) noexcept {
     if (need_ != Need::Input) return need_ == Need::Close;  // a handler is working for us
     const Timestamp limit = (phase_ == Phase::Data || phase_ == Phase::Bdat)
                                 ? limits_.data_timeout_ms : limits_.command_timeout_ms;
-    if (now - last_input_ < limit) return false;
+    // `now < last_input_` only if the caller's clock went backwards; never expire on that.
+    if (now < last_input_ || now - last_input_ < limit) return false;
     close_with(Error::Timeout);
     return true;
 }
