@@ -59,6 +59,7 @@ class Server:
         self.proc = None
         self.port = None
         self.stderr_path = None
+        self.stdout_path = None
         self._runs = 0
 
     def args(self):
@@ -71,9 +72,10 @@ class Server:
             write_config(self.config_path, self.config)
         self._runs += 1
         self.stderr_path = os.path.join(self.workdir, "stderr.%d.txt" % self._runs)
-        with open(self.stderr_path, "wb") as err:
+        self.stdout_path = os.path.join(self.workdir, "stdout.%d.txt" % self._runs)
+        with open(self.stderr_path, "wb") as err, open(self.stdout_path, "wb") as out:
             self.proc = subprocess.Popen(self.args(), cwd=self.workdir, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.DEVNULL, stderr=err)
+                                         stdout=out, stderr=err)
         line = poll(lambda: self._listening_line() or self.proc.poll() is not None, START_TIMEOUT)
         m = self._listening_line()
         if not m:
@@ -85,6 +87,10 @@ class Server:
     def _listening_line(self):
         with open(self.stderr_path, "rb") as f:
             return LISTENING_RE.search(f.read())
+
+    def stdout(self):
+        with open(self.stdout_path, "rb") as f:
+            return f.read()
 
     def stderr(self):
         if not self.stderr_path:

@@ -184,6 +184,19 @@ class Shutdown(e2e.ServerTestCase):
             self.assertTrue(busy.closed())
         self.assertEqual(s.wait(), 0, s.stderr())
 
+    def test_shutdown_grace_bounds_the_wait_for_a_stalled_client(self):
+        # A client that stops in the middle of DATA cannot keep the server up: after
+        # shutdown_grace it is cut off, nothing of its message is stored, and exit is 0.
+        s = self.server(reactors=1, config={"shutdown_grace": 1})
+        with s.connect() as stalled:
+            stalled.greet_ehlo()
+            stalled.send(b"MAIL FROM:<%s>\r\nRCPT TO:<r@example.com>\r\nDATA\r\n" % SENDER.encode())
+            self.assertEqual(stalled.codes(3), [250, 250, 354])
+            stalled.send(b"Message-ID: <stalled@example.org>\r\n\r\nhalf a mess")
+            self.assertEqual(s.stop(signal.SIGTERM), 0, s.stderr())
+            self.assertTrue(stalled.closed())
+        self.assertEqual(e2e.count_files(s.maildir), 0)
+
 
 if __name__ == "__main__":
     e2e.main()
