@@ -16,6 +16,9 @@ struct Limits {
     std::uint64_t max_message_size = 10u << 20;  // advertised in EHLO SIZE (RFC 1870)
     std::size_t max_recipients = 1000;      // RFC 5321 4.5.3.1.8 asks for at least 100
     unsigned max_errors = 20;               // then 421 and close, as Postfix's hard limit
+    // NOOP, RSET, VRFY, HELP, HELO, EHLO past this many count as errors, as Postfix's
+    // smtpd_junk_command_limit: a client cannot hold a session open with them forever.
+    unsigned max_junk_commands = 100;
     std::uint32_t command_timeout_ms = 300'000;  // RFC 5321 4.5.3.2.7: server timeout 5 min
     std::uint32_t data_timeout_ms = 300'000;     // waiting for the next DATA block
 };

@@ -32,28 +32,36 @@ std::string_view trim(std::string_view s) noexcept {
 
 using Handler = void (ServerSession::*)(std::string_view);
 
+// Junk: commands a client could repeat forever at no cost; see Limits::max_junk_commands.
+enum Flags : std::uint8_t { None = 0, Junk = 1 };
+
 struct Command {
     std::string_view verb;
     Handler handler;
+    std::uint8_t flags;
 };
 
 constexpr Command commands[] = {
-    {"EHLO", &ServerSession::cmd_ehlo},
-    {"HELO", &ServerSession::cmd_helo},
-    {"MAIL", &ServerSession::cmd_mail},
-    {"RCPT", &ServerSession::cmd_rcpt},
-    {"DATA", &ServerSession::cmd_data},
-    {"BDAT", &ServerSession::cmd_bdat},
-    {"RSET", &ServerSession::cmd_rset},
-    {"NOOP", &ServerSession::cmd_noop},
-    {"QUIT", &ServerSession::cmd_quit},
-    {"VRFY", &ServerSession::cmd_vrfy},
-    {"HELP", &ServerSession::cmd_help},
-    {"AUTH", &ServerSession::cmd_auth},
-    {"EXPN", &ServerSession::cmd_not_implemented},
-    {"TURN", &ServerSession::cmd_not_implemented},
-    {"ETRN", &ServerSession::cmd_not_implemented},
-    {"STARTTLS", &ServerSession::cmd_not_implemented},  // offered with TLS only
+    {"EHLO", &ServerSession::cmd_ehlo, Junk},
+    {"HELO", &ServerSession::cmd_helo, Junk},
+    {"MAIL", &ServerSession::cmd_mail, None},
+    {"RCPT", &ServerSession::cmd_rcpt, None},
+    {"DATA", &ServerSession::cmd_data, None},
+    {"BDAT", &ServerSession::cmd_bdat, None},
+    {"RSET", &ServerSession::cmd_rset, Junk},
+    {"NOOP", &ServerSession::cmd_noop, Junk},
+    {"QUIT", &ServerSession::cmd_quit, None},
+    {"VRFY", &ServerSession::cmd_vrfy, Junk},
+    {"HELP", &ServerSession::cmd_help, Junk},
+    {"AUTH", &ServerSession::cmd_auth, None},
+    {"EXPN", &ServerSession::cmd_not_implemented, None},
+    {"TURN", &ServerSession::cmd_not_implemented, None},
+    {"ETRN", &ServerSession::cmd_not_implemented, None},
+    {"STARTTLS", &ServerSession::cmd_not_implemented, None},  // offered with TLS only
+    // Another protocol talking to our port (a browser or proxy tricked into it): hang up.
+    {"GET", &ServerSession::cmd_forbidden, None},
+    {"POST", &ServerSession::cmd_forbidden, None},
+    {"CONNECT", &ServerSession::cmd_forbidden, None},
 };
 
 }  // namespace
@@ -69,6 +77,7 @@ void ServerSession::command(std::string_view line) {
     for (const auto& c : commands) {
         if (iequals(verb, c.verb)) {
             (this->*c.handler)(arg);
+            if (c.flags & Junk) count_junk();
             return;
         }
     }
@@ -193,6 +202,13 @@ void ServerSession::cmd_help(std::string_view) {
 }
 
 void ServerSession::cmd_not_implemented(std::string_view) { reply(Error::NotImplemented); }
+
+// As Postfix's smtpd_forbidden_commands: close at once instead of answering each line
+// of an HTTP request with 500.
+void ServerSession::cmd_forbidden(std::string_view) {
+    append_reply(out_, 221, "2.7.0", "Not an SMTP command, closing connection");
+    need_ = Need::Close;
+}
 
 void ServerSession::cmd_auth(std::string_view arg) {
     if (!features_.auth) return reply(Error::NotImplemented);

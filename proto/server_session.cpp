@@ -163,7 +163,13 @@ void ServerSession::resolve(const Verdict& v) noexcept {
         break;
     case Need::Message:
         reset_transaction();
-        if (ok) reply(250, "2.0.0", text("OK"));
+        if (ok) {
+            // A delivered message forgives earlier errors (Postfix does the same), so a
+            // long pipelined session with a few bad recipients per mail is not cut off.
+            errors_ = 0;
+            junk_ = 0;
+            reply(250, "2.0.0", text("OK"));
+        }
         else if (temp) reply(451, "4.3.0", text("Message temporarily deferred"));
         else reply(550, "5.7.1", text("Message rejected"));
         break;
@@ -187,7 +193,15 @@ void ServerSession::reset_transaction() noexcept {
 
 void ServerSession::reply(unsigned code, std::string_view status, std::string_view text) {
     append_reply(out_, code, status, text);
-    if (code >= 400 && code != 421 && ++errors_ >= limits_.max_errors) close_with(Error::TooManyErrors);
+    if (code >= 400 && code != 421) count_error();
+}
+
+void ServerSession::count_error() noexcept {
+    if (++errors_ >= limits_.max_errors) close_with(Error::TooManyErrors);
+}
+
+void ServerSession::count_junk() noexcept {
+    if (++junk_ > limits_.max_junk_commands) count_error();
 }
 
 void ServerSession::reply(Error e) {

@@ -79,6 +79,8 @@ public:
     void cmd_help(std::string_view arg);
     void cmd_auth(std::string_view arg);
     void cmd_not_implemented(std::string_view arg);
+    void cmd_forbidden(std::string_view arg);
+    void count_junk() noexcept;  // after a command flagged Junk in the verb table
 
 private:
     enum class Phase : std::uint8_t { Command, Data, Bdat, AuthPlain, AuthUser, AuthPass };
@@ -92,6 +94,7 @@ private:
     void reset_transaction() noexcept;
     void reply(Error e);
     void reply(unsigned code, std::string_view status, std::string_view text);
+    void count_error() noexcept;
     void close_with(Error e);
     std::size_t line_limit() const noexcept;
 
@@ -105,7 +108,8 @@ private:
     bool skipping_ = false;        // discarding the rest of an over-long line
     bool esmtp_ = false;
     bool greeted_ = false;         // EHLO or HELO seen
-    unsigned errors_ = 0;
+    unsigned errors_ = 0;          // both forgiven after a message is accepted, as Postfix
+    unsigned junk_ = 0;
     Timestamp last_input_ = 0;
 
     // The transaction (RFC 5321 3.3).

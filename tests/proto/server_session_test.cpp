@@ -571,6 +571,58 @@ TEST(ServerSession, ErrorLimitStopsReading) {
     EXPECT_EQ(d.pending(), "NOOP\r\n");
 }
 
+TEST(ServerSession, AcceptedMessageForgivesEarlierErrors) {
+    // As Postfix: a long pipelined session with a bad recipient per mail is not cut off.
+    Limits l;
+    l.max_errors = 3;
+    std::string in = kEhlo;
+    for (int i = 0; i < 5; ++i)
+        in += "MAIL FROM:<a@example.org>\r\nRCPT TO:<reject@x.test>\r\nRCPT TO:<reject@x.test>\r\n"
+              "RCPT TO:<b@x.test>\r\nDATA\r\n.\r\n";
+    const SessionRun r = session(in, l, rule_policy());
+    EXPECT_EQ(r.mails.size(), 5u);
+    EXPECT_FALSE(r.closed);
+}
+
+TEST(ServerSession, RejectedMessagesDoNotForgiveErrors) {
+    Limits l;
+    l.max_errors = 3;
+    const std::string txn = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@x.test>\r\nDATA\r\nX-Test: reject\r\n.\r\n";
+    const SessionRun r = session(kEhlo + txn + txn + txn + txn, l, rule_policy());
+    EXPECT_EQ(r.mails.size(), 3u);
+    EXPECT_TRUE(r.closed);
+    EXPECT_EQ(codes(r.out).back(), 421);
+}
+
+TEST(ServerSession, JunkCommandsPastLimitCountAsErrors) {
+    Limits l;
+    l.max_junk_commands = 4;
+    l.max_errors = 2;
+    const SessionRun r = session("NOOP\r\nRSET\r\nVRFY x\r\nHELP\r\nHELO a\r\nEHLO a\r\nNOOP\r\n", l);
+    // Commands 5 and 6 are junk past the limit: two errors, then 421; NOOP 7 is never read.
+    EXPECT_EQ(codes(r.out), (std::vector<int>{220, 250, 250, 252, 214, 250, 250, 421}));
+    EXPECT_TRUE(r.closed);
+}
+
+TEST(ServerSession, DefaultJunkLimitAllowsHundredNoops) {
+    std::string in;
+    for (int i = 0; i < 100; ++i) in += "NOOP\r\n";
+    const SessionRun r = drive(Pieces{in});
+    EXPECT_FALSE(r.closed);
+    std::string more = in;
+    for (int i = 0; i < 20; ++i) more += "NOOP\r\n";
+    EXPECT_TRUE(drive(Pieces{more}).closed);  // bounded: it does end
+}
+
+TEST(ServerSession, HttpRequestClosesConnection) {
+    for (std::string_view req : {"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "POST /x HTTP/1.0\r\n",
+                                 "CONNECT mx.test:25 HTTP/1.1\r\n"}) {
+        const SessionRun r = session(req);
+        EXPECT_EQ(codes(r.out), (std::vector<int>{220, 221})) << req;
+        EXPECT_TRUE(r.closed);
+    }
+}
+
 // ---- idle timeouts (RFC 5321 4.5.3.2) ----
 
 TEST(ServerSession, IdleTimeoutCloses421) {
