@@ -93,6 +93,17 @@ Reactor::Reactor(Shared& shared, int listen_fd) : shared_(shared), listen_fd_(li
 
 Reactor::~Reactor() {
     io_uring_queue_exit(&ring_);
+    // run() returns once no connection is live, before the completions of the last
+    // closes (cancelled recvs) arrive; the sinks have stopped, so no verdict will come
+    // either. Free what is left so that nothing leaks at exit (LeakSanitizer runs).
+    for (Connection* list : {conns_, dead_}) {
+        while (list) {
+            Connection* next = list->next;
+            if (list->fd >= 0) ::close(list->fd);
+            delete list;
+            list = next;
+        }
+    }
     if (buffers_) ::munmap(buffers_, std::size_t(kBufCount) * kBufSize);
     if (buf_ring_) ::munmap(buf_ring_, kBufCount * sizeof(io_uring_buf));
     if (wake_fd_ >= 0) ::close(wake_fd_);
@@ -495,12 +506,19 @@ void Reactor::close_conn(Connection& c) noexcept {
     if (c.prev) c.prev->next = c.next;
     else conns_ = c.next;
     if (c.next) c.next->prev = c.prev;
-    c.prev = c.next = nullptr;
+    c.prev = nullptr;
+    c.next = dead_;
+    if (dead_) dead_->prev = &c;
+    dead_ = &c;
     --count_;
 }
 
 void Reactor::maybe_free(Connection& c) noexcept {
-    if (c.dead && c.ops == 0 && !c.waiting && !c.dirty) delete &c;
+    if (!c.dead || c.ops != 0 || c.waiting || c.dirty) return;
+    if (c.prev) c.prev->next = c.next;
+    else dead_ = c.next;
+    if (c.next) c.next->prev = c.prev;
+    delete &c;
 }
 
 }  // namespace ringmail::engine

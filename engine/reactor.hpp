@@ -101,6 +101,7 @@ private:
     bool stopping_ = false;
     bool accept_armed_ = false;
     Connection* conns_ = nullptr;  // intrusive list of live connections
+    Connection* dead_ = nullptr;   // closed ones whose completions or verdict are still due
     std::size_t count_ = 0;
     std::vector<Connection*> dirty_;
     MpmcQueue<Result> results_{1u << 16};
