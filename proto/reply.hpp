@@ -33,6 +33,7 @@ enum class Error : std::uint8_t {
     AuthMechanism,
     AuthCancelled,
     AuthBadBase64,
+    AuthLineTooLong,      // SASL response over max_auth_line (RFC 4954 4)
     TooManyErrors,
     Timeout,
     ShuttingDown,
@@ -71,6 +72,7 @@ inline constexpr ReplyInfo reply_for[] = {
     {Error::AuthMechanism,      504, "5.5.4", "Unrecognized authentication mechanism"},
     {Error::AuthCancelled,      501, "5.7.0", "Authentication cancelled"},
     {Error::AuthBadBase64,      501, "5.5.2", "Cannot decode response"},
+    {Error::AuthLineTooLong,    500, "5.5.6", "Authentication exchange line is too long"},
     {Error::TooManyErrors,      421, "4.7.0", "Too many errors, closing connection"},
     {Error::Timeout,            421, "4.4.2", "Timeout, closing connection"},
     {Error::ShuttingDown,       421, "4.3.2", "Service shutting down, closing connection"},

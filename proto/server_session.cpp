@@ -58,18 +58,20 @@ std::size_t ServerSession::feed_line(std::span<const char> in) noexcept {
         skipping_ = false;
         return static_cast<std::size_t>(static_cast<const char*>(lf) - in.data()) + 1;
     }
+    // RFC 4954 4: an over-long SASL response has its own code, 500 5.5.6.
+    const Error too_long = phase_ == Phase::Command ? Error::LineTooLong : Error::AuthLineTooLong;
     if (!lf) {
         if (in.size() < limit) return 0;
         // Over the limit with no end in sight: answer now, drop the rest of the line.
         skipping_ = true;
         phase_ = Phase::Command;  // an over-long SASL response ends the exchange
-        reply(Error::LineTooLong);
+        reply(too_long);
         return in.size();
     }
     const std::size_t len = static_cast<std::size_t>(static_cast<const char*>(lf) - in.data()) + 1;
     if (len > limit) {
         phase_ = Phase::Command;
-        reply(Error::LineTooLong);
+        reply(too_long);
         return len;
     }
     std::string_view line(in.data(), len - 1);

@@ -489,6 +489,15 @@ TEST(ServerSession, AuthResponseMayBeLongerThanCommandLine) {
     EXPECT_EQ(r.asked, (std::vector<std::string>{"auth:u:" + pass}));
 }
 
+TEST(ServerSession, OverlongAuthResponseIs500_5_5_6AndEndsExchange) {
+    Limits l;
+    l.max_auth_line = 100;
+    const SessionRun r = drive_all_splits(kEhlo + "AUTH PLAIN\r\n" + repeat('A', 200) + "\r\nNOOP\r\n", l, {}, kAuthPolicy);
+    EXPECT_EQ(after_ehlo(r), (std::vector<int>{334, 500, 250}));
+    EXPECT_TRUE(has_line(r, "500 5.5.6 Authentication exchange line is too long"));
+    EXPECT_TRUE(r.asked.empty());
+}
+
 // ---- line limits (RFC 5321 4.5.3.1) ----
 
 TEST(ServerSession, CommandLineOf512OctetsIsAccepted) {
