@@ -1,0 +1,30 @@
+// mime/base64.hpp — base64 (RFC 2045 6.8, RFC 4648 4) as mail carries it: decoding skips
+// CR, LF, whitespace and other bytes outside the alphabet and stops at padding; encoding
+// wraps at 76 columns with CRLF. Streaming: a quantum split across feeds is carried.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringmail::mime {
+
+class Base64Decoder {
+public:
+    // Appends the decoded bytes of `in` to `out`; any split of the input gives the same bytes.
+    void feed(std::string_view in, std::string& out);
+    // Flushes a trailing partial quantum (2 or 3 sextets give 1 or 2 bytes).
+    void finish(std::string& out);
+    bool had_errors() const noexcept { return errors_; }  // bytes outside the alphabet seen
+
+private:
+    std::uint32_t acc_ = 0;
+    int bits_ = 0;
+    bool done_ = false;    // padding seen: the rest is ignored
+    bool errors_ = false;
+};
+
+std::string base64_decode(std::string_view in);
+// `line` 0: one line, no breaks; otherwise CRLF every `line` output characters.
+std::string base64_encode(std::string_view in, std::size_t line = 76);
+
+}  // namespace ringmail::mime

@@ -1,0 +1,2 @@
+// mime/charset.cpp — placeholder; being written.
+#include "mime/charset.hpp"

@@ -1,0 +1,2 @@
+// mime/composer.cpp — placeholder; being written.
+#include "mime/composer.hpp"

@@ -1,0 +1,2 @@
+// mime/encoded_words.cpp — placeholder; being written.
+#include "mime/encoded_words.hpp"

@@ -1,0 +1,2 @@
+// mime/header_params.cpp — placeholder; being written.
+#include "mime/header_params.hpp"

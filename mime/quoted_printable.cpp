@@ -1,0 +1,2 @@
+// mime/quoted_printable.cpp — placeholder; being written.
+#include "mime/quoted_printable.hpp"

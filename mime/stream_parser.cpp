@@ -1,0 +1,2 @@
+// mime/stream_parser.cpp — placeholder; being written.
+#include "mime/stream_parser.hpp"
