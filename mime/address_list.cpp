@@ -212,7 +212,7 @@ std::string addr_spec(const Token* b, const Token* e) {
 // name is dropped), ';' closes it.
 class Reader {
 public:
-    explicit Reader(std::vector<Address>& out) : out_(out) {}
+    Reader(std::vector<Address>& out, bool names) : out_(out), names_(names) {}
 
     void run(const std::vector<Token>& toks) {
         for (const Token& t : toks) {
@@ -295,14 +295,14 @@ private:
             return;
         }
         have_addr_ = true;
-        name_ = phrase_text(before_.data(), before_.data() + before_.size());
+        if (names_) name_ = phrase_text(before_.data(), before_.data() + before_.size());
         addr_ = addr_spec(angle_.data(), angle_.data() + angle_.size());
         angle_.clear();
         before_.clear();
     }
 
     void emit() {
-        if (name_.empty() && !comment_.empty()) {
+        if (names_ && name_.empty() && !comment_.empty()) {
             std::string c;
             append_unquoted(c, comment_);
             name_ = c.find("=?") == std::string::npos ? c : decode_header_value(c);
@@ -343,7 +343,7 @@ private:
             if (at_word == word) at_end = t + 1;
         }
         if (at_word) {
-            name_ = phrase_text(b, at_word);
+            if (names_) name_ = phrase_text(b, at_word);
             addr_ = addr_spec(at_word, at_end);
         } else {
             // No domain: kept as given (RFC 5321 4.5.1 "postmaster"), words one space apart.
@@ -364,6 +364,7 @@ private:
     }
 
     std::vector<Address>& out_;
+    bool names_;                // display names wanted (extract_addresses skips them)
     std::vector<Token> phrase_;
     std::vector<Token> before_;  // the display name of the open angle-addr
     std::vector<Token> angle_;
@@ -375,9 +376,7 @@ private:
     bool have_addr_ = false;
 };
 
-}  // namespace
-
-std::vector<Address> parse_address_list(std::string_view header) {
+std::vector<Address> read_list(std::string_view header, bool names) {
     std::string converted;
     if (!is_valid_utf8(header)) {
         converted = utf8_or_latin1(header);  // 8-bit header bytes: see charset.hpp
@@ -387,13 +386,17 @@ std::vector<Address> parse_address_list(std::string_view header) {
     toks.reserve(header.size() / 4 + 4);
     lex(header, toks);
     std::vector<Address> out;
-    Reader(out).run(toks);
+    Reader(out, names).run(toks);
     return out;
 }
 
+}  // namespace
+
+std::vector<Address> parse_address_list(std::string_view header) { return read_list(header, true); }
+
 std::vector<std::string> extract_addresses(std::string_view header) {
     std::vector<std::string> out;
-    for (auto& a : parse_address_list(header)) out.push_back(std::move(a.address));
+    for (auto& a : read_list(header, false)) out.push_back(std::move(a.address));
     return out;
 }
 
