@@ -71,6 +71,7 @@ const Key keys[] = {
     {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
     {"max_connections", number(&Config::max_connections, 1, 1000000)},
     {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
+    {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
     {"max_recipients", limit(&proto::Limits::max_recipients, 1, 100000)},
     {"max_errors", limit(&proto::Limits::max_errors, 1, 10000)},
@@ -147,6 +148,9 @@ timeout_command = 300
 timeout_data = 300
 ; Seconds that transactions in flight may take to finish after SIGTERM.
 shutdown_grace = 30
+; Split each message into its text/HTML body and attachments for the handler
+; (false: a pure relay that only needs the raw message).
+mime = true
 )";
 }
 

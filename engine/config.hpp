@@ -25,6 +25,7 @@ struct Config {
     std::string hostname;             // EHLO/greeting name; empty = the machine's name
     unsigned max_connections = 10000; // per reactor; past it new clients get 421
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
+    bool mime = true;                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;
 };
 

@@ -5,10 +5,13 @@
 #include <string>
 
 #include "engine/mail.hpp"
+#include "mime/parsed_mail.hpp"
 #include "proto/server_session.hpp"
 
 namespace ringmail::engine {
 
-Mail make_mail(proto::Envelope&& env, const std::string& ip);
+// `parsed`: what the MIME parser made of the body, or nullptr when MIME parsing is off
+// (then the header fields are taken raw).
+Mail make_mail(proto::Envelope&& env, const std::string& ip, mime::ParsedMail* parsed);
 
 }  // namespace ringmail::engine

@@ -310,6 +310,7 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
     for (;;) {
         const proto::Step st = c.session.feed(in.subspan(off), now_);
         off += st.consumed;
+        if (shared_.config.mime) read_along(c);
         if (!c.session.output().empty()) mark_dirty(c);
         switch (st.need) {
         case proto::Need::Input:
@@ -322,6 +323,21 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
             break;
         }
     }
+}
+
+// Feeds the MIME parser the body bytes the session added since the last call (one pass
+// over bytes still in cache; no second read of the whole message at its end).
+void Reactor::read_along(Connection& c) {
+    const std::string_view body = c.session.body_so_far();
+    if (c.session.message_seq() != c.mime_seq) {  // a new message began
+        c.mime_seq = c.session.message_seq();
+        c.mime.reset();
+        c.mime_fed = 0;
+    }
+    if (body.size() <= c.mime_fed) return;
+    if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();
+    c.mime->feed({body.data() + c.mime_fed, body.size() - c.mime_fed});
+    c.mime_fed = body.size();
 }
 
 void Reactor::drive_pending(Connection& c) noexcept {
@@ -362,7 +378,15 @@ bool Reactor::dispatch(Connection& c) noexcept {
         break;
     case proto::Need::Message:
         job->kind = Job::Kind::Mail;
-        job->mail = make_mail(s.take_message(), c.ip);
+        if (shared_.config.mime) {
+            if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
+            mime::ParsedMail parsed = c.mime->finish();
+            c.mime.reset();
+            c.mime_fed = 0;
+            job->mail = make_mail(s.take_message(), c.ip, &parsed);
+        } else {
+            job->mail = make_mail(s.take_message(), c.ip, nullptr);
+        }
         sink = shared_.mail_sink;
         if (!sink) {  // discard: accepted and dropped
             s.resolve({});

@@ -14,6 +14,7 @@
 #include "engine/handler_pool.hpp"
 #include "engine/job.hpp"
 #include "engine/mpmc_queue.hpp"
+#include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
 
 namespace ringmail::engine {
@@ -40,6 +41,10 @@ struct Connection {
     std::string sending;        // bytes of the send in flight
     std::size_t sent = 0;
     std::string ip;
+    // The MIME parser reads along while DATA arrives; allocated per message only.
+    std::unique_ptr<mime::StreamParser> mime;
+    std::uint32_t mime_seq = 0;
+    std::size_t mime_fed = 0;
     Connection* prev = nullptr;
     Connection* next = nullptr;
     unsigned ops = 0;           // io_uring requests in flight naming this connection
@@ -76,6 +81,7 @@ private:
     void on_send(Connection& c, int res) noexcept;
     void on_data(Connection& c, const char* p, std::size_t n) noexcept;
     std::size_t drive(Connection& c, std::span<const char> in) noexcept;
+    void read_along(Connection& c);
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
     void drain_results() noexcept;

@@ -1,2 +1,484 @@
-// mime/stream_parser.cpp — placeholder; being written.
+// mime/stream_parser.cpp — one pass over the message, fed in pieces of any size.
+// Body bytes are scanned for lines starting with "--" (memchr for '-': base64 has none,
+// so an attachment is skipped in one sweep) and fed to the part's decoder in runs; only
+// a header line or a possible delimiter line that straddles two feeds is copied, and
+// that copy is bounded. The line break before a delimiter belongs to the delimiter
+// (RFC 2046 5.1.1), so each run's final line break is held back until the next line
+// is known not to be one.
 #include "mime/stream_parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "mime/base64.hpp"
+#include "mime/charset.hpp"
+#include "mime/encoded_words.hpp"
+#include "mime/header_params.hpp"
+#include "mime/quoted_printable.hpp"
+
+namespace ringmail::mime {
+namespace {
+
+// RFC 2046 5.1.1: a boundary has at most 70 characters; with "--", a closing "--" and
+// some transport padding, a longer line is never a delimiter.
+constexpr std::size_t kMaxDelimiterLine = 256;
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return (x | 0x20) == (y | 0x20);
+           });
+}
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+std::string_view strip_eol(std::string_view line) noexcept {
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    return line;
+}
+
+std::string extension_for(std::string_view type) {
+    if (type == "text/plain") return ".txt";
+    if (type == "text/html") return ".html";
+    if (type == "message/rfc822") return ".eml";
+    const std::size_t slash = type.find('/');
+    if (slash != std::string_view::npos) {
+        const std::string_view sub = type.substr(slash + 1);
+        if (!sub.empty() && sub.size() <= 8 &&
+            std::all_of(sub.begin(), sub.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
+            return "." + std::string(sub);
+    }
+    return ".bin";
+}
+
+struct Multipart {
+    std::string boundary;
+    std::string subtype;  // "mixed", "alternative", "related", ...
+    std::size_t parts = 0;  // parts begun so far
+};
+
+enum class Sink : std::uint8_t { Discard, Html, Text, Attachment };
+enum class Coding : std::uint8_t { Identity, Base64, Qp };
+
+struct Part {
+    Sink sink = Sink::Discard;
+    Coding coding = Coding::Identity;
+    Base64Decoder b64;
+    QpDecoder qp;
+    std::string data;
+    std::string charset;
+    std::string name, type, cid;
+};
+
+}  // namespace
+
+struct StreamParser::Impl {
+    MimeLimits limits;
+    ParsedMail result;
+
+    enum class State : std::uint8_t { Headers, Body } state = State::Headers;
+    bool top = true;               // headers being read are the message's own
+    std::vector<Multipart> stack;  // enclosing multiparts, outermost first
+    std::string carry;             // a line that straddles feeds (bounded)
+    bool carry_skip = false;       // over-long header line: drop until its end
+    std::string header;            // this part's header section, unfolded later
+    bool header_full = false;
+    Part part;                     // the part whose body is being read
+    bool at_line_start = true;
+    std::string eol;               // held line break: "", "\n", "\r\n" or "\r" (split CRLF)
+    std::size_t leaves = 0;
+    bool have_html = false, have_text = false;
+    std::string html, text;        // decoded, still in their charsets
+    std::string html_charset, text_charset;
+
+    explicit Impl(const MimeLimits& l) : limits(l) {}
+
+    void feed(std::string_view in);
+    std::size_t scan_body(std::string_view in);
+    void line(std::string_view l);  // a whole line, line break included
+    void header_line(std::string_view l);
+    void begin_body();
+    bool delimiter(std::string_view l);
+    void content(std::string_view bytes);
+    void flush_eol();
+    void end_part();
+    void new_part_headers();
+    void add_attachment(std::string name, Attachment a);
+    ParsedMail finish();
+};
+
+void StreamParser::Impl::feed(std::string_view in) {
+    std::size_t pos = 0;
+    while (pos < in.size()) {
+        // A split CRLF held from the last feed: it is a line break only if LF follows.
+        if (state == State::Body && eol == "\r") {
+            if (in[pos] == '\n') {
+                eol = "\r\n";
+                at_line_start = true;
+                ++pos;
+                continue;
+            }
+            eol.clear();
+            content("\r");
+        }
+        const bool line_mode = state == State::Headers || !carry.empty() ||
+                               (at_line_start && in[pos] == '-');
+        if (!line_mode) {
+            pos += scan_body(in.substr(pos));
+            continue;
+        }
+        const void* lf = std::memchr(in.data() + pos, '\n', in.size() - pos);
+        const std::size_t end = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - in.data()) + 1 : in.size();
+        const std::string_view piece = in.substr(pos, end - pos);
+        pos = end;
+        if (!lf) {  // the line goes on in the next feed
+            if (state == State::Headers) {
+                if (!carry_skip) {
+                    if (carry.size() + piece.size() > limits.max_header_bytes) {
+                        carry.clear();
+                        carry_skip = true;
+                        header_full = true;
+                    } else {
+                        carry.append(piece);
+                    }
+                }
+            } else if (carry.size() + piece.size() > kMaxDelimiterLine) {
+                // Too long to be a delimiter: it is content.
+                carry.append(piece);
+                flush_eol();
+                content(carry);
+                carry.clear();
+                at_line_start = false;
+            } else {
+                carry.append(piece);
+            }
+            continue;
+        }
+        if (carry_skip) {
+            carry_skip = false;
+            continue;
+        }
+        if (carry.empty()) {
+            line(piece);
+        } else {
+            carry.append(piece);
+            std::string l = std::move(carry);
+            carry.clear();
+            line(l);
+        }
+    }
+}
+
+// Content mode: runs up to the next line that starts with '-'.
+std::size_t StreamParser::Impl::scan_body(std::string_view in) {
+    std::size_t from = 0;
+    for (;;) {
+        const void* dash = std::memchr(in.data() + from, '-', in.size() - from);
+        if (!dash) break;
+        const std::size_t i = static_cast<std::size_t>(static_cast<const char*>(dash) - in.data());
+        if (i > 0 && in[i - 1] == '\n') {
+            std::size_t stop = i - 1;
+            std::string_view brk = "\n";
+            if (stop > 0 && in[stop - 1] == '\r') {
+                --stop;
+                brk = "\r\n";
+            }
+            // The held break is followed by this run (maybe an empty line): not a delimiter.
+            flush_eol();
+            content(in.substr(0, stop));
+            eol.assign(brk);
+            at_line_start = true;
+            return i;
+        }
+        from = i + 1;
+    }
+    // No candidate here: everything goes out but a final line break, held back.
+    std::size_t stop = in.size();
+    std::string_view held;
+    if (stop > 0 && in[stop - 1] == '\n') {
+        --stop;
+        held = "\n";
+        if (stop > 0 && in[stop - 1] == '\r') {
+            --stop;
+            held = "\r\n";
+        }
+    } else if (stop > 0 && in[stop - 1] == '\r') {
+        --stop;
+        held = "\r";
+    }
+    flush_eol();
+    content(in.substr(0, stop));
+    eol.assign(held);
+    at_line_start = held == "\n" || held == "\r\n";
+    return in.size();
+}
+
+void StreamParser::Impl::flush_eol() {
+    if (eol.empty()) return;
+    const std::string e = std::move(eol);
+    eol.clear();
+    content(e);
+}
+
+void StreamParser::Impl::line(std::string_view l) {
+    if (state == State::Headers) {
+        header_line(l);
+        return;
+    }
+    if (delimiter(l)) return;
+    // Not a delimiter: an ordinary line of content.
+    const std::string_view body = strip_eol(l);
+    flush_eol();
+    content(body);
+    eol.assign(l.substr(body.size()));
+    at_line_start = !eol.empty();
+}
+
+bool StreamParser::Impl::delimiter(std::string_view l) {
+    if (l.size() > kMaxDelimiterLine || l.size() < 3 || l[0] != '-' || l[1] != '-') return false;
+    const std::string_view rest = strip_eol(l).substr(2);
+    for (std::size_t k = stack.size(); k-- > 0;) {
+        const std::string& b = stack[k].boundary;
+        if (rest.size() < b.size() || rest.compare(0, b.size(), b) != 0) continue;
+        std::string_view tail = rest.substr(b.size());
+        const bool close = tail.size() >= 2 && tail[0] == '-' && tail[1] == '-';
+        if (close) tail.remove_prefix(2);
+        if (!trim(tail).empty()) continue;  // only transport padding may follow
+        eol.clear();                         // the break before a delimiter is the delimiter's
+        end_part();
+        stack.resize(k + 1);                 // inner multiparts end with an outer delimiter
+        if (close) {
+            stack.pop_back();                // the epilogue: discarded
+            part = Part{};
+            at_line_start = true;
+        } else {
+            ++stack.back().parts;
+            new_part_headers();
+        }
+        return true;
+    }
+    return false;
+}
+
+void StreamParser::Impl::new_part_headers() {
+    state = State::Headers;
+    top = false;
+    header.clear();
+    header_full = false;
+    part = Part{};
+}
+
+void StreamParser::Impl::header_line(std::string_view l) {
+    const std::string_view s = strip_eol(l);
+    if (s.empty()) {
+        begin_body();
+        return;
+    }
+    // Broken input: a delimiter before the blank line ends this part's header too.
+    if (!stack.empty() && s.size() > 2 && s[0] == '-' && s[1] == '-' && delimiter(l)) return;
+    if (header_full || header.size() + s.size() + 1 > limits.max_header_bytes) {
+        header_full = true;
+        return;
+    }
+    header.append(s);
+    header.push_back('\n');
+}
+
+namespace {
+
+// Calls f(name, raw value) for each field of an unfolded header section.
+template <class F>
+void for_each_field(std::string_view block, F&& f) {
+    std::size_t pos = 0;
+    std::string value;
+    std::string_view name;
+    auto emit = [&] {
+        if (!name.empty()) f(name, std::string_view(value));
+        name = {};
+        value.clear();
+    };
+    while (pos < block.size()) {
+        std::size_t end = block.find('\n', pos);
+        if (end == std::string_view::npos) end = block.size();
+        const std::string_view l = block.substr(pos, end - pos);
+        pos = end + 1;
+        if (!l.empty() && (l[0] == ' ' || l[0] == '\t')) {
+            if (!name.empty()) value.append(l);  // RFC 5322 2.2.3: unfold
+            continue;
+        }
+        emit();
+        const std::size_t colon = l.find(':');
+        if (colon == std::string_view::npos) continue;
+        name = trim(l.substr(0, colon));
+        value.assign(trim(l.substr(colon + 1)));
+    }
+    emit();
+}
+
+}  // namespace
+
+void StreamParser::Impl::begin_body() {
+    state = State::Body;
+    at_line_start = true;
+    eol.clear();
+    std::string ctype, cte, cdisp, cid;
+    for_each_field(header, [&](std::string_view name, std::string_view value) {
+        auto set_once = [&](std::optional<std::string>& slot) {
+            if (!slot) slot = decode_header_value(value);
+        };
+        if (iequals(name, "content-type") && ctype.empty()) ctype = value;
+        else if (iequals(name, "content-transfer-encoding") && cte.empty()) cte = value;
+        else if (iequals(name, "content-disposition") && cdisp.empty()) cdisp = value;
+        else if (iequals(name, "content-id") && cid.empty()) cid = value;
+        else if (top && iequals(name, "from")) set_once(result.from);
+        else if (top && iequals(name, "to")) set_once(result.to);
+        else if (top && iequals(name, "cc")) set_once(result.cc);
+        else if (top && iequals(name, "bcc")) set_once(result.bcc);
+        else if (top && iequals(name, "subject")) set_once(result.subject);
+    });
+    // RFC 2045 5.2: no Content-Type means text/plain (in multipart/digest, message/rfc822).
+    const bool digest = !stack.empty() && stack.back().subtype == "digest";
+    HeaderParams ct = parse_header_params(ctype);
+    if (ct.value.empty() || ct.value.find('/') == std::string::npos)
+        ct.value = digest ? "message/rfc822" : "text/plain";
+    const HeaderParams cd = parse_header_params(cdisp);
+
+    const bool is_multipart = ct.value.rfind("multipart/", 0) == 0;
+    const std::string boundary = ct.param("boundary");
+    if (is_multipart && !boundary.empty() && stack.size() < limits.max_depth) {
+        stack.push_back({boundary, ct.value.substr(10), 0});
+        part = Part{};  // the preamble: discarded
+        return;
+    }
+
+    part = Part{};
+    if (leaves++ >= limits.max_parts) return;  // past the limit: read on, keep nothing
+    std::string_view c = trim(cte);
+    if (iequals(c, "base64")) part.coding = Coding::Base64;
+    else if (iequals(c, "quoted-printable")) part.coding = Coding::Qp;
+    part.type = ct.value;
+    part.charset = ct.param("charset");
+    part.name = cd.param("filename");
+    if (part.name.empty()) part.name = ct.param("name");
+    std::string_view id = trim(cid);
+    if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
+    part.cid = id;
+
+    const bool attachment = cd.value == "attachment";
+    const bool in_alternative = !stack.empty() && stack.back().subtype == "alternative";
+    // In multipart/related only the root (the first part) can be the body (RFC 2387 3.2).
+    const bool related_root = stack.empty() || stack.back().subtype != "related" || stack.back().parts == 1;
+    const bool body_candidate = !attachment && part.name.empty() && related_root;
+    if (body_candidate && ct.value == "text/html") {
+        part.sink = have_html ? (in_alternative ? Sink::Discard : Sink::Attachment) : Sink::Html;
+        have_html = true;
+    } else if (body_candidate && ct.value == "text/plain") {
+        part.sink = have_text ? (in_alternative ? Sink::Discard : Sink::Attachment) : Sink::Text;
+        have_text = true;
+    } else {
+        part.sink = Sink::Attachment;
+    }
+}
+
+void StreamParser::Impl::content(std::string_view bytes) {
+    if (part.sink == Sink::Discard || bytes.empty()) return;
+    switch (part.coding) {
+    case Coding::Identity: part.data.append(bytes); break;
+    case Coding::Base64: part.b64.feed(bytes, part.data); break;
+    case Coding::Qp: part.qp.feed(bytes, part.data); break;
+    }
+}
+
+void StreamParser::Impl::add_attachment(std::string name, Attachment a) {
+    if (result.attachments.count(name)) {
+        // Duplicate names: "a.pdf", "a (2).pdf", "a (3).pdf", ...
+        const std::size_t dot = name.rfind('.');
+        const std::string stem = dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
+        const std::string ext = dot == std::string::npos || dot == 0 ? "" : name.substr(dot);
+        for (int n = 2;; ++n) {
+            std::string candidate = stem + " (" + std::to_string(n) + ")" + ext;
+            if (!result.attachments.count(candidate)) {
+                name = std::move(candidate);
+                break;
+            }
+        }
+    }
+    result.attachments.emplace(std::move(name), std::move(a));
+}
+
+void StreamParser::Impl::end_part() {
+    if (state == State::Headers) {  // a part that ended inside its header section
+        begin_body();
+    }
+    if (part.sink == Sink::Discard) return;
+    switch (part.coding) {
+    case Coding::Identity: break;
+    case Coding::Base64: part.b64.finish(part.data); break;
+    case Coding::Qp: part.qp.finish(part.data); break;
+    }
+    switch (part.sink) {
+    case Sink::Html:
+        html = std::move(part.data);
+        html_charset = std::move(part.charset);
+        break;
+    case Sink::Text:
+        text = std::move(part.data);
+        text_charset = std::move(part.charset);
+        break;
+    case Sink::Attachment: {
+        std::string name = part.name;
+        if (name.empty()) name = part.cid;  // inline parts are found by cid:
+        if (name.empty()) name = "part-" + std::to_string(leaves) + extension_for(part.type);
+        add_attachment(std::move(name), Attachment{std::move(part.data), part.type, part.cid});
+        break;
+    }
+    case Sink::Discard:
+        break;
+    }
+    part = Part{};
+}
+
+ParsedMail StreamParser::Impl::finish() {
+    if (!carry.empty()) {  // a last line without a line break
+        std::string l = std::move(carry);
+        carry.clear();
+        if (state == State::Headers) header_line(l);
+        else if (!delimiter(l)) {
+            flush_eol();
+            content(l);
+        }
+    }
+    // The final line break of the last part stays with it: no delimiter follows.
+    flush_eol();
+    end_part();
+    if (have_html) {
+        result.message = to_utf8(html, html_charset);
+        result.message_is_html = true;
+    } else if (have_text) {
+        result.message = to_utf8(text, text_charset);
+    }
+    return std::move(result);
+}
+
+StreamParser::StreamParser(const MimeLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}
+StreamParser::~StreamParser() = default;
+StreamParser::StreamParser(StreamParser&&) noexcept = default;
+StreamParser& StreamParser::operator=(StreamParser&&) noexcept = default;
+
+void StreamParser::feed(std::span<const char> in) { impl_->feed({in.data(), in.size()}); }
+
+ParsedMail StreamParser::finish() { return impl_->finish(); }
+
+ParsedMail parse_message(std::string_view message, const MimeLimits& limits) {
+    StreamParser p(limits);
+    p.feed({message.data(), message.size()});
+    return p.finish();
+}
+
+}  // namespace ringmail::mime

@@ -148,6 +148,7 @@ void ServerSession::cmd_data(std::string_view arg) {
     if (used_bdat_) return reply(Error::DataAfterBdat);
     if (recipients_.empty()) return reply(Error::NoValidRecipients);
     body_.clear();
+    ++message_seq_;
     reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
     phase_ = Phase::Data;
     reply(354, "", "End data with <CR><LF>.<CR><LF>");
@@ -169,6 +170,7 @@ void ServerSession::cmd_bdat(std::string_view arg) {
     if (bdat_valid_ && !used_bdat_) {
         used_bdat_ = true;
         body_.clear();
+        ++message_seq_;
         reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
     }
     // RFC 3030 2: the chunk is read even when the command fails, so it is never

@@ -55,6 +55,10 @@ public:
     std::string_view auth_user() const noexcept { return auth_user_; }     // Need::Auth
     std::string_view auth_password() const noexcept { return auth_pass_; }
     Envelope take_message() noexcept;                                      // Need::Message
+    // The message received so far, for a parser that reads along as data arrives; valid
+    // until the next feed(). message_seq() changes whenever a new message starts.
+    std::string_view body_so_far() const noexcept { return body_; }
+    std::uint32_t message_seq() const noexcept { return message_seq_; }
 
     // Idle limit of RFC 5321 4.5.3.2; on expiry appends 421 and returns true (Need::Close).
     bool expire(Timestamp now) noexcept;
@@ -124,6 +128,7 @@ private:
     std::string sender_;
     std::vector<std::string> recipients_;
     std::string body_;
+    std::uint32_t message_seq_ = 0;
     BodyReader reader_;
 
     std::string pending_rcpt_;

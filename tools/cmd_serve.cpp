@@ -1,0 +1,40 @@
+// tools/cmd_serve.cpp — `ringmail serve`: mail.ini (created with defaults when missing),
+// then flags on top; a bad setting is one line on stderr and exit status 2.
+#include <cstdio>
+#include <string>
+
+#include "engine/config.hpp"
+#include "engine/server.hpp"
+#include "tools/commands.hpp"
+
+namespace ringmail::tools {
+
+void add_serve(CLI::App& app, int& status) {
+    struct Args {
+        std::string config = "mail.ini";
+        std::string port, reactors, handler;
+    };
+    static Args a;
+    CLI::App* serve = app.add_subcommand("serve", "Run the SMTP server until SIGINT or SIGTERM");
+    serve->add_option("--config", a.config, "INI file, written with defaults when missing")->capture_default_str();
+    serve->add_option("--port", a.port, "TCP port (0: a free one, printed at start)");
+    serve->add_option("--reactors", a.reactors, "reactor threads (0: one per core)");
+    serve->add_option("--handler", a.handler, "print | discard | maildir:DIR");
+    serve->callback([&status] {
+        Config config;
+        try {
+            config = load_config(a.config);
+            if (!a.port.empty()) set_config_key(config, "port", a.port);
+            if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);
+            if (!a.handler.empty()) set_config_key(config, "handler", a.handler);
+            validate_config(config);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ringmail: %s\n", e.what());
+            status = 2;
+            return;
+        }
+        status = server::run(config);
+    });
+}
+
+}  // namespace ringmail::tools
