@@ -1,4 +1,5 @@
-// engine/print_handler.cpp — one block per mail: the fields, then the original message.
+// engine/print_handler.cpp — one block per mail: the fields, the attachments' names and
+// sizes, the decoded message, then the original message.
 // Runs on handler threads; a mutex keeps blocks from interleaving.
 #include "engine/print_handler.hpp"
 
@@ -13,7 +14,9 @@ Verdict print_mail(const Mail& m) {
                       "\nsender: " + m.sender + "\nrecipients:";
     for (const auto& r : m.recipients) out += " " + r;
     out += "\nfrom: " + m.from + "\nto: " + m.to + "\ncc: " + m.cc + "\nbcc: " + m.bcc +
-           "\nsubject: " + m.subject + "\nsize: " + std::to_string(m.original.size()) + "\n\n";
+           "\nsubject: " + m.subject + "\nsize: " + std::to_string(m.original.size()) + "\nattachments:";
+    for (const auto& [name, data] : m.attachments) out += " [" + name + "] " + std::to_string(data.size());
+    out += "\nmessage:\n" + m.message + "\n--- original\n";
     out += m.original;
     out += "--- end\n";
     std::lock_guard lock(mu);
