@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -432,6 +434,16 @@ TEST(ComposerRoundTrip, ParserGivesBackMessageAndAttachments) {
             ASSERT_NE(it, p.attachments.end()) << name;
             EXPECT_EQ(it->second.data, data) << name;
         }
+        // The same bytes fed in random pieces, as the server receives them.
+        ringmail::mime::StreamParser sp;
+        for (std::size_t at = 0; at < m.size();) {
+            const std::size_t n = std::min(m.size() - at, 1 + g.below(200));
+            sp.feed(std::span<const char>(m.data() + at, n));
+            at += n;
+        }
+        const ringmail::mime::ParsedMail q = sp.finish();
+        EXPECT_EQ(q.message, p.message);
+        EXPECT_EQ(q.attachments.size(), p.attachments.size());
     }
 }
 
