@@ -1,2 +1,316 @@
-// mime/charset.cpp — placeholder; being written.
+// mime/charset.cpp — declared charset (RFC 2045 5.1, RFC 2046 4.1.2) to UTF-8. UTF-8,
+// US-ASCII and windows-1252 (also for ISO-8859-1, as the WHATWG Encoding Standard and mail
+// clients read it) are done here; the rest goes through iconv. Invariant: the result is
+// valid UTF-8 and every input byte is accounted for (converted or one U+FFFD per bad sequence).
 #include "mime/charset.hpp"
+
+#include <iconv.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
+namespace ringmail::mime {
+namespace {
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// windows-1252 0x80..0x9F (WHATWG index); its five holes map to the C1 control of the
+// same value, as the WHATWG decoder does, so no byte is ever lost.
+constexpr std::array<char16_t, 32> kCp1252High = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
+
+void put_utf8(std::string& out, char32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | cp >> 6));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xE0 | cp >> 12));
+        out.push_back(static_cast<char>(0x80 | (cp >> 6 & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+std::string cp1252_to_utf8(std::string_view in) {
+    std::string out;
+    out.reserve(in.size() + in.size() / 2);
+    for (char ch : in) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x80) out.push_back(ch);
+        else if (c < 0xA0) put_utf8(out, kCp1252High[c - 0x80]);
+        else put_utf8(out, c);
+    }
+    return out;
+}
+
+// Length of the well-formed UTF-8 sequence at s[0..n) (Unicode 15, table 3-7), or, when
+// it is ill-formed, minus the length of its maximal subpart (at least 1): the bytes that
+// one U+FFFD replaces (Unicode 3.9, "U+FFFD substitution of maximal subparts").
+long utf8_sequence(const unsigned char* s, std::size_t n) noexcept {
+    const unsigned char c = s[0];
+    if (c < 0x80) return 1;
+    std::size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;        // no overlong forms
+        if (c == 0xED) hi = 0x9F;        // no surrogates
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;        // nothing past U+10FFFF
+    } else {
+        return -1;
+    }
+    for (std::size_t i = 1; i < len; ++i) {
+        if (i >= n) return -static_cast<long>(i);
+        const unsigned char b = s[i];
+        const bool ok = i == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+        if (!ok) return -static_cast<long>(i);
+    }
+    return static_cast<long>(len);
+}
+
+// Valid UTF-8 kept, each maximal ill-formed subpart replaced by U+FFFD.
+std::string sanitize_utf8(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+    std::size_t i = 0, run = 0;
+    while (i < in.size()) {
+        const long k = utf8_sequence(s + i, in.size() - i);
+        if (k > 0) {
+            i += static_cast<std::size_t>(k);
+            continue;
+        }
+        out.append(in.data() + run, i - run);
+        out += kReplacement;
+        i += static_cast<std::size_t>(-k);
+        run = i;
+    }
+    out.append(in.data() + run, in.size() - run);
+    return out;
+}
+
+bool is_ascii(std::string_view s) noexcept {
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        std::uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        if (w & 0x8080808080808080u) return false;
+    }
+    for (; i < s.size(); ++i)
+        if (static_cast<unsigned char>(s[i]) >= 0x80) return false;
+    return true;
+}
+
+std::string normalize(std::string_view name) {
+    while (!name.empty() && (name.front() == ' ' || name.front() == '\t' || name.front() == '"'))
+        name.remove_prefix(1);
+    while (!name.empty() && (name.back() == ' ' || name.back() == '\t' || name.back() == '"'))
+        name.remove_suffix(1);
+    std::string n(name);
+    for (char& c : n)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return n;
+}
+
+enum class Family : std::uint8_t { Utf8, Ascii, Cp1252, Iconv };
+
+struct Alias {
+    std::string_view label;
+    Family family;
+    std::string_view iconv_name;  // for Family::Iconv; empty: the label itself
+};
+
+// Labels seen in mail that iconv lacks or reads more narrowly than senders meant; the
+// wider charset follows the WHATWG Encoding Standard's choice for each label.
+constexpr Alias kAliases[] = {
+    {"utf-8", Family::Utf8, {}},
+    {"utf8", Family::Utf8, {}},
+    {"unicode-1-1-utf-8", Family::Utf8, {}},
+    {"x-unicode20utf8", Family::Utf8, {}},
+    {"", Family::Ascii, {}},
+    {"us-ascii", Family::Ascii, {}},
+    {"ascii", Family::Ascii, {}},
+    {"us", Family::Ascii, {}},
+    {"ansi_x3.4-1968", Family::Ascii, {}},
+    {"iso646-us", Family::Ascii, {}},
+    {"default", Family::Ascii, {}},
+    {"x-unknown", Family::Ascii, {}},
+    {"unknown-8bit", Family::Ascii, {}},
+    {"windows-1252", Family::Cp1252, {}},
+    {"cp1252", Family::Cp1252, {}},
+    {"x-cp1252", Family::Cp1252, {}},
+    {"iso-8859-1", Family::Cp1252, {}},
+    {"iso8859-1", Family::Cp1252, {}},
+    {"iso_8859-1", Family::Cp1252, {}},
+    {"iso_8859-1:1987", Family::Cp1252, {}},
+    {"latin1", Family::Cp1252, {}},
+    {"latin-1", Family::Cp1252, {}},
+    {"l1", Family::Cp1252, {}},
+    {"cp819", Family::Cp1252, {}},
+    {"ibm819", Family::Cp1252, {}},
+    {"unicode-1-1-utf-7", Family::Iconv, "UTF-7"},
+    {"utf7", Family::Iconv, "UTF-7"},
+    {"ks_c_5601-1987", Family::Iconv, "CP949"},
+    {"ks_c_5601", Family::Iconv, "CP949"},
+    {"ks_c_5601-1989", Family::Iconv, "CP949"},
+    {"euc-kr", Family::Iconv, "CP949"},
+    {"gb2312", Family::Iconv, "GB18030"},
+    {"gbk", Family::Iconv, "GB18030"},
+    {"x-gbk", Family::Iconv, "GB18030"},
+    {"cp936", Family::Iconv, "GB18030"},
+    {"csgb2312", Family::Iconv, "GB18030"},
+    {"big5", Family::Iconv, "BIG5-HKSCS"},
+    {"x-x-big5", Family::Iconv, "BIG5-HKSCS"},
+    {"shift_jis", Family::Iconv, "CP932"},
+    {"shift-jis", Family::Iconv, "CP932"},
+    {"sjis", Family::Iconv, "CP932"},
+    {"x-sjis", Family::Iconv, "CP932"},
+    {"ms_kanji", Family::Iconv, "CP932"},
+    {"iso-8859-8-i", Family::Iconv, "ISO-8859-8"},
+    {"tis-620", Family::Iconv, "CP874"},
+    {"macintosh", Family::Iconv, "MACINTOSH"},
+    {"x-mac-roman", Family::Iconv, "MACINTOSH"},
+};
+
+// Charsets in which ASCII bytes may not mean ASCII (shift sequences, wide units).
+bool ascii_compatible(std::string_view n) noexcept {
+    for (std::string_view bad : {"utf-7", "utf7", "16", "32", "ucs", "2022", "hz", "unicode"})
+        if (n.find(bad) != std::string_view::npos) return false;
+    return true;
+}
+
+// Per-thread cache of open converters: iconv_open reads gconv configuration, and an
+// iconv_t must not be shared between threads. Failed opens are cached too.
+class ConverterCache {
+public:
+    ConverterCache() = default;
+    ConverterCache(const ConverterCache&) = delete;
+    ConverterCache& operator=(const ConverterCache&) = delete;
+    ~ConverterCache() {
+        for (auto& e : slots_)
+            if (e.cd != kNone) iconv_close(e.cd);
+    }
+    // The converter from `name` to UTF-8 in its initial state, or kNone.
+    iconv_t get(const std::string& name) {
+        ++tick_;
+        Slot* victim = &slots_[0];
+        for (auto& e : slots_) {
+            if (e.used && e.name == name) {
+                e.used = tick_;
+                if (e.cd != kNone) iconv(e.cd, nullptr, nullptr, nullptr, nullptr);
+                return e.cd;
+            }
+            if (e.used < victim->used) victim = &e;
+        }
+        if (victim->cd != kNone) iconv_close(victim->cd);
+        victim->name = name;
+        victim->cd = iconv_open("UTF-8", name.c_str());
+        victim->used = tick_;
+        return victim->cd;
+    }
+    static inline const iconv_t kNone = reinterpret_cast<iconv_t>(-1);
+
+private:
+    struct Slot {
+        std::string name;
+        iconv_t cd = kNone;
+        std::uint64_t used = 0;  // 0: empty
+    };
+    std::array<Slot, 4> slots_{};
+    std::uint64_t tick_ = 0;
+};
+
+std::string iconv_to_utf8(iconv_t cd, std::string_view in) {
+    std::string out;
+    out.reserve(in.size() + in.size() / 2);
+    char buf[4096];
+    char* ip = const_cast<char*>(in.data());  // iconv's signature; it does not write
+    std::size_t il = in.size();
+    while (il > 0) {
+        char* op = buf;
+        std::size_t ol = sizeof buf;
+        const std::size_t r = iconv(cd, &ip, &il, &op, &ol);
+        out.append(buf, static_cast<std::size_t>(op - buf));
+        if (r != static_cast<std::size_t>(-1) || errno == E2BIG) continue;
+        out += kReplacement;
+        if (errno != EILSEQ) break;  // EINVAL: an incomplete sequence ends the input
+        ++ip;                        // skip the bad byte and go on with the rest
+        --il;
+    }
+    char* op = buf;
+    std::size_t ol = sizeof buf;
+    iconv(cd, nullptr, nullptr, &op, &ol);  // close a stateful encoding's shift state
+    out.append(buf, static_cast<std::size_t>(op - buf));
+    return out;
+}
+
+}  // namespace
+
+bool is_valid_utf8(std::string_view s) noexcept {
+    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (i + 8 <= s.size()) {
+            std::uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            if (!(w & 0x8080808080808080u)) {
+                i += 8;
+                continue;
+            }
+        }
+        const long k = utf8_sequence(p + i, s.size() - i);
+        if (k < 0) return false;
+        i += static_cast<std::size_t>(k);
+    }
+    return true;
+}
+
+std::string utf8_or_latin1(std::string_view s) {
+    return is_valid_utf8(s) ? std::string(s) : cp1252_to_utf8(s);
+}
+
+std::string to_utf8(std::string_view in, std::string_view charset) {
+    const std::string name = normalize(charset);
+    Family family = Family::Iconv;
+    std::string iconv_name = name;
+    for (const Alias& a : kAliases) {
+        if (a.label == name) {
+            family = a.family;
+            if (!a.iconv_name.empty()) iconv_name = a.iconv_name;
+            break;
+        }
+    }
+    if (family != Family::Iconv || ascii_compatible(name)) {
+        if (is_ascii(in)) return std::string(in);
+    }
+    switch (family) {
+    case Family::Utf8:
+        return sanitize_utf8(in);
+    case Family::Ascii:  // 8-bit bytes under US-ASCII: UTF-8 if they are, else windows-1252
+        return utf8_or_latin1(in);
+    case Family::Cp1252:
+        return cp1252_to_utf8(in);
+    case Family::Iconv:
+        break;
+    }
+    // A label is a token (RFC 2045 5.1); anything else could carry iconv suffixes such
+    // as "//IGNORE" or be arbitrarily long: read it as unknown.
+    if (iconv_name.size() > 64 || iconv_name.find('/') != std::string::npos)
+        return utf8_or_latin1(in);
+    static thread_local ConverterCache cache;
+    const iconv_t cd = cache.get(iconv_name);
+    if (cd == ConverterCache::kNone) return utf8_or_latin1(in);  // unknown charset
+    return iconv_to_utf8(cd, in);
+}
+
+}  // namespace ringmail::mime

@@ -1,4 +1,138 @@
-// tests/mime/charset_test.cpp — placeholder until the charset tests land.
+// tests/mime/charset_test.cpp — declared charset to UTF-8: the built-in UTF-8, US-ASCII
+// and windows-1252 paths, iconv charsets and aliases, unknown labels, U+FFFD for bad
+// sequences without losing the rest, and a UTF-8 validator checked against a reference.
 #include <gtest/gtest.h>
 
-TEST(Placeholder, charset) { GTEST_SKIP() << "not written yet"; }
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "mime/charset.hpp"
+
+namespace ringmail::mime {
+namespace {
+
+const std::string kFffd = "\xEF\xBF\xBD";
+
+// Obviously correct validator: decode each sequence to its code point, then reject
+// overlong forms, surrogates and anything past U+10FFFF.
+bool reference_valid_utf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        std::size_t len;
+        char32_t cp;
+        if (c < 0x80) { len = 1; cp = c; }
+        else if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
+        else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
+        else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
+        else return false;
+        if (i + len > s.size()) return false;
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (b & 0x3F);
+        }
+        const char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+        i += len;
+    }
+    return true;
+}
+
+std::size_t code_points(std::string_view utf8) {
+    std::size_t n = 0;
+    for (char c : utf8) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    return n;
+}
+
+TEST(Charset, ValidatesUtf8) {
+    EXPECT_TRUE(is_valid_utf8(""));
+    EXPECT_TRUE(is_valid_utf8("plain ascii text, long enough for the word loop"));
+    EXPECT_TRUE(is_valid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+    EXPECT_FALSE(is_valid_utf8("\xe0\x80\xaf"));      // overlong
+    EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // surrogate
+    EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
+    EXPECT_FALSE(is_valid_utf8("abc\xe2\x82"));       // truncated
+    EXPECT_FALSE(is_valid_utf8("caf\xe9"));           // latin-1
+}
+
+TEST(Charset, ValidatorMatchesReferenceOnRandomBytes) {
+    std::mt19937 rng(3629);
+    static constexpr unsigned char kBytes[] = {'a', 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
+                                               0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    for (int round = 0; round < 100000; ++round) {
+        std::string s(rng() % 12, '\0');
+        for (char& c : s) c = static_cast<char>(kBytes[rng() % sizeof kBytes]);
+        ASSERT_EQ(is_valid_utf8(s), reference_valid_utf8(s)) << round;
+    }
+}
+
+TEST(Charset, Utf8IsKeptAndBadSequencesBecomeReplacementCharacters) {
+    EXPECT_EQ(to_utf8("caf\xc3\xa9", "utf-8"), "caf\xc3\xa9");
+    EXPECT_EQ(to_utf8("a\xff" "b", "UTF-8"), "a" + kFffd + "b");
+    // One U+FFFD per maximal ill-formed subpart; the rest is kept.
+    EXPECT_EQ(to_utf8("a\xe2\x82z\xc3", "utf8"), "a" + kFffd + "z" + kFffd);
+}
+
+TEST(Charset, Latin1AndWindows1252) {
+    EXPECT_EQ(to_utf8("caf\xe9", "iso-8859-1"), "caf\xc3\xa9");
+    EXPECT_EQ(to_utf8("caf\xe9", "latin1"), "caf\xc3\xa9");
+    EXPECT_EQ(to_utf8("\x93hi\x94 \x80", "windows-1252"), "\xe2\x80\x9chi\xe2\x80\x9d \xe2\x82\xac");
+    // Labelled ISO-8859-1, 0x80..0x9F are windows-1252 (WHATWG Encoding Standard).
+    EXPECT_EQ(to_utf8("\x80", "ISO-8859-1"), "\xe2\x82\xac");
+    // windows-1252's holes are kept as the C1 control of the same value.
+    EXPECT_EQ(to_utf8("\x81", "cp1252"), "\xc2\x81");
+}
+
+TEST(Charset, UsAsciiWithEightBitBytes) {
+    EXPECT_EQ(to_utf8("plain", "us-ascii"), "plain");
+    EXPECT_EQ(to_utf8("caf\xc3\xa9", "us-ascii"), "caf\xc3\xa9");  // really UTF-8
+    EXPECT_EQ(to_utf8("caf\xe9", "US-ASCII"), "caf\xc3\xa9");      // really windows-1252
+    EXPECT_EQ(to_utf8("caf\xe9", ""), "caf\xc3\xa9");
+}
+
+TEST(Charset, UnknownCharsetKeepsUtf8ElseWindows1252) {
+    EXPECT_EQ(to_utf8("caf\xc3\xa9", "x-no-such-charset"), "caf\xc3\xa9");
+    EXPECT_EQ(to_utf8("caf\xe9", "x-no-such-charset"), "caf\xc3\xa9");
+    EXPECT_EQ(to_utf8("caf\xe9", "utf-8//IGNORE"), "caf\xc3\xa9");  // not passed to iconv
+}
+
+TEST(Charset, IconvCharsetsAndAliases) {
+    EXPECT_EQ(to_utf8("\xa4", "iso-8859-15"), "\xe2\x82\xac");
+    EXPECT_EQ(to_utf8("\xc1", "KOI8-R"), "\xd0\xb0");
+    EXPECT_EQ(to_utf8("\x82\xa0", "shift_jis"), "\xe3\x81\x82");
+    EXPECT_EQ(to_utf8("\xc4\xe3\xba\xc3", "gb2312"), "\xe4\xbd\xa0\xe5\xa5\xbd");
+    EXPECT_EQ(to_utf8("\xa4\xa4", "big5"), "\xe4\xb8\xad");
+    EXPECT_EQ(to_utf8("\xb0\xa1", "ks_c_5601-1987"), "\xea\xb0\x80");
+    EXPECT_EQ(to_utf8(std::string_view("h\0i\0", 4), "utf-16le"), "hi");
+    EXPECT_EQ(to_utf8("Hi Mom -+Jjo--!", "utf-7"), "Hi Mom -\xe2\x98\xba-!");          // RFC 2152
+    EXPECT_EQ(to_utf8("Hi Mom -+Jjo--!", "unicode-1-1-utf-7"), "Hi Mom -\xe2\x98\xba-!");
+    EXPECT_EQ(to_utf8("\x1b$B$\"\x1b(B", "iso-2022-jp"), "\xe3\x81\x82");  // 7-bit, still converted
+    EXPECT_EQ(to_utf8("\xe9", " \"ISO-8859-2\" "), "\xc3\xa9");
+}
+
+TEST(Charset, InvalidSequencesInIconvCharsetsDoNotLoseTheRest) {
+    EXPECT_EQ(to_utf8("\x82\xa0\xff\x82\xa0", "shift_jis"), "\xe3\x81\x82" + kFffd + "\xe3\x81\x82");
+    EXPECT_EQ(to_utf8("\x82\xa0\x82", "shift_jis"), "\xe3\x81\x82" + kFffd);  // truncated at the end
+}
+
+TEST(Charset, AlwaysValidUtf8AndNothingLost) {
+    std::mt19937 rng(1252);
+    for (int round = 0; round < 2000; ++round) {
+        std::string s(rng() % 64, '\0');
+        for (char& c : s) c = static_cast<char>(rng() & 0xFF);
+        for (const char* cs : {"utf-8", "us-ascii", "windows-1252", "shift_jis", "utf-16", "koi8-r",
+                               "iso-2022-jp", "gb2312", "x-unknown-thing"}) {
+            const std::string out = to_utf8(s, cs);
+            ASSERT_TRUE(is_valid_utf8(out)) << cs << " round " << round;
+        }
+        EXPECT_EQ(code_points(to_utf8(s, "windows-1252")), s.size());
+        EXPECT_EQ(code_points(to_utf8(s, "koi8-r")), s.size());
+        EXPECT_EQ(utf8_or_latin1(s), is_valid_utf8(s) ? s : to_utf8(s, "windows-1252"));
+    }
+}
+
+}  // namespace
+}  // namespace ringmail::mime
