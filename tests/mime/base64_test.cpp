@@ -3,6 +3,8 @@
 // against a bit-at-a-time reference, round trips, RFC 4648 vectors, tolerance rules.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -65,7 +67,12 @@ std::string reference_encode(std::string_view in, std::size_t line) {
 std::string decode_pieces(const Pieces& pieces, bool* errors = nullptr) {
     Base64Decoder d;
     std::string out;
-    for (auto p : pieces) d.feed(p, out);
+    for (auto p : pieces) {
+        // Each piece in an allocation of its exact size: a read past it trips ASan.
+        const auto exact = std::make_unique<char[]>(p.size());
+        std::copy(p.begin(), p.end(), exact.get());
+        d.feed(std::string_view(exact.get(), p.size()), out);
+    }
     d.finish(out);
     if (errors) *errors = d.had_errors();
     return out;
