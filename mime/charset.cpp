@@ -85,6 +85,14 @@ std::string sanitize_utf8(std::string_view in) {
     const auto* s = reinterpret_cast<const unsigned char*>(in.data());
     std::size_t i = 0, run = 0;
     while (i < in.size()) {
+        if (i + 8 <= in.size()) {  // ASCII runs 8 bytes at a time
+            std::uint64_t w;
+            std::memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080u)) {
+                i += 8;
+                continue;
+            }
+        }
         const long k = utf8_sequence(s + i, in.size() - i);
         if (k > 0) {
             i += static_cast<std::size_t>(k);
@@ -277,6 +285,21 @@ bool is_valid_utf8(std::string_view s) noexcept {
 
 std::string utf8_or_latin1(std::string_view s) {
     return is_valid_utf8(s) ? std::string(s) : cp1252_to_utf8(s);
+}
+
+std::string to_utf8_moved(std::string&& in, std::string_view charset) {
+    // The common cases (ASCII, or valid UTF-8 labelled so) need no second copy of the text.
+    const std::string name = normalize(charset);
+    Family family = Family::Iconv;
+    for (const Alias& a : kAliases) {
+        if (a.label == name) {
+            family = a.family;
+            break;
+        }
+    }
+    if ((family != Family::Iconv || ascii_compatible(name)) && is_ascii(in)) return std::move(in);
+    if (family == Family::Utf8 && is_valid_utf8(in)) return std::move(in);
+    return to_utf8(std::string_view(in), charset);
 }
 
 std::string to_utf8(std::string_view in, std::string_view charset) {

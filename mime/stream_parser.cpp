@@ -61,6 +61,7 @@ struct Multipart {
     std::string boundary;
     std::string subtype;  // "mixed", "alternative", "related", ...
     std::size_t parts = 0;  // parts begun so far
+    std::string start;      // multipart/related: Content-ID of the root (RFC 2387 3.2)
 };
 
 enum class Sink : std::uint8_t { Discard, Html, Text, Attachment };
@@ -88,6 +89,7 @@ struct StreamParser::Impl {
     std::string carry;             // a line that straddles feeds (bounded)
     bool carry_skip = false;       // over-long header line: drop until its end
     std::string header;            // this part's header section, unfolded later
+    bool header_seen = true;       // a line of this part's header section (or its end) was read
     bool header_full = false;
     Part part;                     // the part whose body is being read
     bool at_line_start = true;
@@ -251,7 +253,13 @@ bool StreamParser::Impl::delimiter(std::string_view l) {
         if (close) tail.remove_prefix(2);
         if (!trim(tail).empty()) continue;  // only transport padding may follow
         eol.clear();                         // the break before a delimiter is the delimiter's
-        end_part();
+        if (state == State::Headers && !header_seen) {
+            // "--b" right after "--b": no part at all (what Python's email does too).
+            part = Part{};
+            if (!stack.empty() && stack.back().parts > 0) --stack.back().parts;
+        } else {
+            end_part();
+        }
         stack.resize(k + 1);                 // inner multiparts end with an outer delimiter
         if (close) {
             stack.pop_back();                // the epilogue: discarded
@@ -269,19 +277,50 @@ bool StreamParser::Impl::delimiter(std::string_view l) {
 void StreamParser::Impl::new_part_headers() {
     state = State::Headers;
     top = false;
+    header_seen = false;
     header.clear();
     header_full = false;
     part = Part{};
 }
 
+namespace {
+
+// "Name:" with a printable, space-free name (RFC 5322 2.2), or a folded continuation.
+// The very first line of a message may be an mbox "From " line.
+bool is_field_line(std::string_view s, bool first) noexcept {
+    if (s.front() == ' ' || s.front() == '\t') return true;
+    if (first && s.rfind("From ", 0) == 0) return true;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == ':') return i > 0;
+        if (c <= 32 || c >= 127) {
+            // Tolerate "Name :" (obsolete syntax, RFC 5322 4.5.3) but nothing else.
+            std::size_t j = i;
+            while (j < s.size() && (s[j] == ' ' || s[j] == '\t')) ++j;
+            return i > 0 && j < s.size() && s[j] == ':';
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
 void StreamParser::Impl::header_line(std::string_view l) {
     const std::string_view s = strip_eol(l);
+    // Broken input: a delimiter before the blank line ends this part's header too.
+    if (!stack.empty() && s.size() > 2 && s[0] == '-' && s[1] == '-' && delimiter(l)) return;
+    header_seen = true;
     if (s.empty()) {
         begin_body();
         return;
     }
-    // Broken input: a delimiter before the blank line ends this part's header too.
-    if (!stack.empty() && s.size() > 2 && s[0] == '-' && s[1] == '-' && delimiter(l)) return;
+    if (!is_field_line(s, header.empty() && top)) {
+        // Not a header field and not a continuation: the blank line is missing, so the
+        // body starts here (RFC 5322 2.1; Python's email reads it the same way).
+        begin_body();
+        line(l);
+        return;
+    }
     if (header_full || header.size() + s.size() + 1 > limits.max_header_bytes) {
         header_full = true;
         return;
@@ -352,7 +391,9 @@ void StreamParser::Impl::begin_body() {
     const bool is_multipart = ct.value.rfind("multipart/", 0) == 0;
     const std::string boundary = ct.param("boundary");
     if (is_multipart && !boundary.empty() && stack.size() < limits.max_depth) {
-        stack.push_back({boundary, ct.value.substr(10), 0});
+        std::string start = ct.param("start");
+        if (start.size() >= 2 && start.front() == '<' && start.back() == '>') start = start.substr(1, start.size() - 2);
+        stack.push_back({boundary, ct.value.substr(10), 0, std::move(start)});
         part = Part{};  // the preamble: discarded
         return;
     }
@@ -373,7 +414,9 @@ void StreamParser::Impl::begin_body() {
     const bool attachment = cd.value == "attachment";
     const bool in_alternative = !stack.empty() && stack.back().subtype == "alternative";
     // In multipart/related only the root (the first part) can be the body (RFC 2387 3.2).
-    const bool related_root = stack.empty() || stack.back().subtype != "related" || stack.back().parts == 1;
+    // In multipart/related the root is the part named by `start`, else the first.
+    const bool related_root = stack.empty() || stack.back().subtype != "related" ||
+                              (stack.back().start.empty() ? stack.back().parts == 1 : part.cid == stack.back().start);
     const bool body_candidate = !attachment && part.name.empty() && related_root;
     if (body_candidate && ct.value == "text/html") {
         part.sink = have_html ? (in_alternative ? Sink::Discard : Sink::Attachment) : Sink::Html;
@@ -458,10 +501,10 @@ ParsedMail StreamParser::Impl::finish() {
     flush_eol();
     end_part();
     if (have_html) {
-        result.message = to_utf8(html, html_charset);
+        result.message = to_utf8_moved(std::move(html), html_charset);
         result.message_is_html = true;
     } else if (have_text) {
-        result.message = to_utf8(text, text_charset);
+        result.message = to_utf8_moved(std::move(text), text_charset);
     }
     return std::move(result);
 }

@@ -189,5 +189,29 @@ TEST(StreamParser, OutputNeverExceedsInputOnRandomBytes) {
     }
 }
 
+
+TEST(StreamParser, HeaderLineThatIsNoFieldStartsTheBody) {
+    const auto m = parse_all_splits("Subject: x\r\nno blank line before this body\r\nmore\r\n");
+    EXPECT_EQ(m.subject, "x");
+    EXPECT_EQ(m.message, "no blank line before this body\r\nmore\r\n");
+}
+
+TEST(StreamParser, DoubledDelimiterMakesNoPart) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n--b\r\nContent-Type: text/plain\r\n\r\nreal\r\n--b--\r\n");
+    EXPECT_EQ(m.message, "real");
+    EXPECT_TRUE(m.attachments.empty());
+}
+
+TEST(StreamParser, RelatedStartParameterNamesTheRoot) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/related; boundary=r; start=\"<root@x>\"\r\n\r\n"
+        "--r\r\nContent-Type: image/gif\r\nContent-ID: <img@x>\r\n\r\nGIF\r\n"
+        "--r\r\nContent-Type: text/html\r\nContent-ID: <root@x>\r\n\r\n<img src=cid:img@x>\r\n--r--\r\n");
+    EXPECT_EQ(m.message, "<img src=cid:img@x>");
+    ASSERT_EQ(m.attachments.size(), 1u);
+    EXPECT_EQ(m.attachments.begin()->first, "img@x");
+}
+
 }  // namespace
 }  // namespace ringmail::mime
