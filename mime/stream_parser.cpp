@@ -51,8 +51,11 @@ std::string extension_for(std::string_view type) {
     if (slash != std::string_view::npos) {
         const std::string_view sub = type.substr(slash + 1);
         if (!sub.empty() && sub.size() <= 8 &&
-            std::all_of(sub.begin(), sub.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }))
-            return "." + std::string(sub);
+            std::all_of(sub.begin(), sub.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); })) {
+            std::string ext = ".";  // not "." + std::string(sub): GCC 12 -O3 warns (-Wrestrict)
+            ext.append(sub);
+            return ext;
+        }
     }
     return ".bin";
 }
