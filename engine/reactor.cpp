@@ -316,6 +316,7 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
         case proto::Need::Input:
             return off;
         case proto::Need::Close:
+        case proto::Need::StartTls:  // not offered yet: no certificate support
             c.closing = true;
             return off;
         default:

@@ -27,6 +27,9 @@ struct Limits {
 struct Features {
     bool auth = true;       // advertise and accept AUTH PLAIN / LOGIN
     bool starttls = false;  // advertise STARTTLS (needs a certificate)
+    // RFC 4954 4 and 6: AUTH only once the connection is encrypted (538 before). The
+    // engine sets it per connection: its policy is on and the peer is not loopback.
+    bool auth_requires_tls = false;
 };
 
 }  // namespace ringmail::proto

@@ -34,6 +34,9 @@ enum class Error : std::uint8_t {
     AuthCancelled,
     AuthBadBase64,
     AuthLineTooLong,      // SASL response over max_auth_line (RFC 4954 4)
+    EncryptionRequired,   // AUTH on a plaintext connection when policy needs TLS (RFC 4954 6)
+    TlsAlreadyActive,     // a second STARTTLS (RFC 3207 4.2)
+    TlsInTransaction,     // STARTTLS between MAIL and the end of the message
     TooManyErrors,
     Timeout,
     ShuttingDown,
@@ -73,6 +76,9 @@ inline constexpr ReplyInfo reply_for[] = {
     {Error::AuthCancelled,      501, "5.7.0", "Authentication cancelled"},
     {Error::AuthBadBase64,      501, "5.5.2", "Cannot decode response"},
     {Error::AuthLineTooLong,    500, "5.5.6", "Authentication exchange line is too long"},
+    {Error::EncryptionRequired, 538, "5.7.11", "Encryption required for requested authentication mechanism"},
+    {Error::TlsAlreadyActive,   554, "5.5.1", "TLS already active"},
+    {Error::TlsInTransaction,   503, "5.5.1", "STARTTLS not allowed during a mail transaction"},
     {Error::TooManyErrors,      421, "4.7.0", "Too many errors, closing connection"},
     {Error::Timeout,            421, "4.4.2", "Timeout, closing connection"},
     {Error::ShuttingDown,       421, "4.3.2", "Service shutting down, closing connection"},

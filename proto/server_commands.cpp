@@ -1,5 +1,5 @@
 // proto/server_commands.cpp — one function per SMTP verb (RFC 5321 4.1.1, RFC 3030 2,
-// RFC 4954 4) and the table that dispatches to them. Each checks its sequence and
+// RFC 4954 4, RFC 3207 4) and the table that dispatches to them. Each checks its sequence and
 // arguments, then either replies or pauses for a handler's verdict.
 #include <algorithm>
 #include <charconv>
@@ -57,7 +57,7 @@ constexpr Command commands[] = {
     {"EXPN", &ServerSession::cmd_not_implemented, None},
     {"TURN", &ServerSession::cmd_not_implemented, None},
     {"ETRN", &ServerSession::cmd_not_implemented, None},
-    {"STARTTLS", &ServerSession::cmd_not_implemented, None},  // offered with TLS only
+    {"STARTTLS", &ServerSession::cmd_starttls, None},  // offered with a certificate only
     // Another protocol talking to our port (a browser or proxy tricked into it): hang up.
     {"GET", &ServerSession::cmd_forbidden, None},
     {"POST", &ServerSession::cmd_forbidden, None},
@@ -97,8 +97,10 @@ void ServerSession::cmd_ehlo(std::string_view arg) {
                                  std::string_view("8BITMIME"), std::string_view("ENHANCEDSTATUSCODES"),
                                  std::string_view("SMTPUTF8"), std::string_view("CHUNKING")})
         append_reply(out_, 250, "", ext, true);
-    if (features_.starttls) append_reply(out_, 250, "", "STARTTLS", true);
-    if (features_.auth && user_.empty()) append_reply(out_, 250, "", "AUTH PLAIN LOGIN", true);
+    // RFC 3207 4.2: not offered again once TLS is active.
+    if (features_.starttls && !tls_active_) append_reply(out_, 250, "", "STARTTLS", true);
+    // RFC 4954 6 and Postfix's smtpd_tls_auth_only: no AUTH in the clear unless allowed.
+    if (features_.auth && user_.empty() && auth_allowed()) append_reply(out_, 250, "", "AUTH PLAIN LOGIN", true);
     append_reply(out_, 250, "", "HELP");
 }
 
@@ -214,6 +216,7 @@ void ServerSession::cmd_forbidden(std::string_view) {
 
 void ServerSession::cmd_auth(std::string_view arg) {
     if (!features_.auth) return reply(Error::NotImplemented);
+    if (!auth_allowed()) return reply(Error::EncryptionRequired);
     if (!esmtp_) return reply(Error::NeedHelo);
     if (!user_.empty()) return reply(Error::AuthAlready);
     if (in_mail_) return reply(Error::AuthInTransaction);
@@ -240,6 +243,17 @@ void ServerSession::cmd_auth(std::string_view arg) {
         return auth_response(resp);
     }
     reply(Error::AuthMechanism);
+}
+
+// RFC 3207 4: "220 Ready to start TLS", then the engine takes over. Whatever the client
+// sent after this line is discarded by the engine, never read as commands (RFC 3207 5).
+void ServerSession::cmd_starttls(std::string_view arg) {
+    if (!features_.starttls && !tls_active_) return reply(Error::NotImplemented);
+    if (tls_active_) return reply(Error::TlsAlreadyActive);
+    if (!trim(arg).empty()) return reply(Error::SyntaxArgs);  // RFC 3207 4: no parameters
+    if (in_mail_) return reply(Error::TlsInTransaction);
+    append_reply(out_, 220, "2.0.0", "Ready to start TLS");
+    need_ = Need::StartTls;
 }
 
 void ServerSession::auth_response(std::string_view line) {

@@ -176,10 +176,28 @@ void ServerSession::resolve(const Verdict& v) noexcept {
         else reply(550, "5.7.1", text("Message rejected"));
         break;
     case Need::Input:
+    case Need::StartTls:  // answered by tls_started(), not by a verdict
     case Need::Close:
         need_ = was;  // nothing was asked: a caller bug, ignore
         break;
     }
+}
+
+void ServerSession::tls_started() noexcept {
+    if (need_ == Need::Close) return;
+    reset_transaction();
+    phase_ = Phase::Command;
+    need_ = Need::Input;
+    skipping_ = false;
+    esmtp_ = false;
+    greeted_ = false;
+    helo_.clear();
+    user_.clear();
+    pending_rcpt_.clear();
+    auth_user_.clear();
+    std::fill(auth_pass_.begin(), auth_pass_.end(), '\0');
+    auth_pass_.clear();
+    tls_active_ = true;
 }
 
 void ServerSession::reset_transaction() noexcept {

@@ -1,6 +1,6 @@
 // proto/server_session.hpp — server side of RFC 5321 with PIPELINING (2920), SIZE (1870),
 // 8BITMIME (6152), ENHANCEDSTATUSCODES (2034), SMTPUTF8 (6531), CHUNKING (3030) and
-// AUTH PLAIN/LOGIN (4954). Pure: no I/O, no clock reads. Any split of the input gives the
+// AUTH PLAIN/LOGIN (4954) and STARTTLS (3207). Pure: no I/O, no clock reads. Any split of the input gives the
 // same replies: a command is acted on only once its whole line is here.
 #pragma once
 #include <cstdint>
@@ -15,8 +15,11 @@
 
 namespace ringmail::proto {
 
-// What the session waits for. Anything but Input pauses feed() until resolve().
-enum class Need : std::uint8_t { Input, Recipient, Auth, Message, Close };
+// What the session waits for. Anything but Input pauses feed() until resolve(), or for
+// StartTls until tls_started(): the engine sends the 220 in plaintext, DISCARDS the rest
+// of the input it holds (RFC 3207 5, CVE-2011-0411: never execute commands pipelined
+// before the handshake), runs the handshake and then calls tls_started().
+enum class Need : std::uint8_t { Input, Recipient, Auth, Message, StartTls, Close };
 
 struct Step {
     std::size_t consumed;  // bytes of `in` we are done with; the caller keeps the rest
@@ -50,6 +53,11 @@ public:
 
     // Answers the pending Need (Recipient, Auth or Message) and resumes input.
     void resolve(const Verdict& v) noexcept;
+    // The TLS handshake finished: after STARTTLS, or before the greeting on an implicit
+    // TLS port. RFC 3207 4.2: forget everything the client said before (EHLO, AUTH, the
+    // transaction); the client starts again with EHLO. No new greeting is sent.
+    void tls_started() noexcept;
+    bool tls_active() const noexcept { return tls_active_; }
 
     std::string_view recipient() const noexcept { return pending_rcpt_; }  // Need::Recipient
     std::string_view auth_user() const noexcept { return auth_user_; }     // Need::Auth
@@ -82,6 +90,7 @@ public:
     void cmd_vrfy(std::string_view arg);
     void cmd_help(std::string_view arg);
     void cmd_auth(std::string_view arg);
+    void cmd_starttls(std::string_view arg);
     void cmd_not_implemented(std::string_view arg);
     void cmd_forbidden(std::string_view arg);
     void count_junk() noexcept;  // after a command flagged Junk in the verb table
@@ -101,6 +110,7 @@ private:
     void count_error() noexcept;
     void close_with(Error e);
     std::size_t line_limit() const noexcept;
+    bool auth_allowed() const noexcept { return !features_.auth_requires_tls || tls_active_; }
 
     Limits limits_;
     Features features_;
@@ -112,6 +122,7 @@ private:
     bool skipping_ = false;        // discarding the rest of an over-long line
     bool esmtp_ = false;
     bool greeted_ = false;         // EHLO or HELO seen
+    bool tls_active_ = false;      // the connection is encrypted (STARTTLS or implicit)
     unsigned errors_ = 0;          // both forgiven after a message is accepted, as Postfix
     unsigned junk_ = 0;
     Timestamp last_input_ = 0;

@@ -68,9 +68,12 @@ struct SessionRun {
     std::vector<Delivery> mails;        // messages handed to the mail handler
     std::vector<std::string> asked;     // "rcpt:<addr>" / "auth:<user>:<pass>" questions
     bool closed = false;                // the session asked to close the connection
+    unsigned handshakes = 0;            // TLS handshakes the session asked for (STARTTLS)
+    std::size_t discarded = 0;          // bytes dropped between STARTTLS and the handshake
     std::size_t max_pending = 0;        // most unconsumed bytes the caller had to keep
     bool operator==(const SessionRun& o) const {  // max_pending depends on the split by nature
-        return out == o.out && mails == o.mails && asked == o.asked && closed == o.closed;
+        return out == o.out && mails == o.mails && asked == o.asked && closed == o.closed &&
+               handshakes == o.handshakes && discarded == o.discarded;
     }
 };
 
@@ -91,9 +94,15 @@ public:
         drain();
     }
 
-    // Feeds one piece as a receive completion would; returns false once closed.
+    // Feeds one piece as a receive completion would; returns false once closed. Between
+    // STARTTLS and handshake() the pieces stand for TLS records: the engine hands them
+    // to OpenSSL, never to the session, so here they are only counted.
     bool feed(std::string_view piece, proto::Timestamp now = 0) {
         if (run_.closed) return false;
+        if (in_handshake_) {
+            run_.discarded += piece.size();
+            return true;
+        }
         pending_.append(piece);
         std::size_t off = 0;
         for (;;) {
@@ -104,6 +113,14 @@ public:
                 run_.closed = true;
                 break;
             }
+            if (st.need == proto::Need::StartTls) {
+                // As the engine: what the client pipelined after STARTTLS is dropped.
+                ++run_.handshakes;
+                run_.discarded += pending_.size() - off;
+                off = pending_.size();
+                in_handshake_ = true;
+                break;
+            }
             answer(st.need);
         }
         pending_.erase(0, off);
@@ -111,6 +128,15 @@ public:
         drain();
         return !run_.closed;
     }
+
+    // The TLS handshake after STARTTLS has finished.
+    void handshake() {
+        EXPECT_TRUE(in_handshake_) << "handshake() without STARTTLS";
+        in_handshake_ = false;
+        session_.tls_started();
+        drain();
+    }
+    bool in_handshake() const { return in_handshake_; }
 
     bool expire(proto::Timestamp now) {
         const bool closing = session_.expire(now);
@@ -158,6 +184,7 @@ private:
     Policy policy_;
     std::string pending_;
     SessionRun run_;
+    bool in_handshake_ = false;
 };
 
 // Runs one whole session over `pieces`.
