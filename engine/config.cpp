@@ -62,7 +62,12 @@ Setter limit(T proto::Limits::*field, std::uint64_t lo, std::uint64_t hi, std::u
 const Key keys[] = {
     {"port", number(&Config::port, 0, 65535)},
     {"local", [](Config& c, const std::string& k, const std::string& v) { c.local = parse_bool(k, v); }},
-    {"tls_port", number(&Config::tls_port, 0, 65535)},
+    {"tls_port", [](Config& c, const std::string& k, const std::string& v) {
+         c.tls_port_auto = v == "auto";
+         c.tls_port = c.tls_port_auto ? 0 : static_cast<std::uint16_t>(parse_number(k, v, 0, 65535));
+     }},
+    {"tls_handshake_timeout", number(&Config::tls_handshake_timeout, 1, 3600)},
+    {"auth_requires_tls", [](Config& c, const std::string& k, const std::string& v) { c.auth_requires_tls = parse_bool(k, v); }},
     {"tls_crt", [](Config& c, const std::string&, const std::string& v) { c.tls_crt = v; }},
     {"tls_key", [](Config& c, const std::string&, const std::string& v) { c.tls_key = v; }},
     {"reactors", number(&Config::reactors, 0, 256)},
@@ -118,6 +123,8 @@ void validate_config(const Config& c) {
         throw ConfigError("tls_crt and tls_key must be set together");
     if (c.tls_port != 0 && c.tls_port == c.port)
         throw ConfigError("tls_port and port must differ");
+    if ((c.tls_port != 0 || c.tls_port_auto) && c.tls_crt.empty())
+        throw ConfigError("tls_port needs tls_crt and tls_key");
 }
 
 std::string default_config_text() {
@@ -130,6 +137,10 @@ local = true
 ;tls_port = 465
 ;tls_crt = server.crt
 ;tls_key = server.key
+; Seconds a client may take to finish the TLS handshake.
+tls_handshake_timeout = 30
+; Offer AUTH only over TLS (loopback clients may always authenticate).
+auth_requires_tls = true
 
 ; What happens to received mail: print, discard or maildir:DIR
 handler = print

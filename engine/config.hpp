@@ -18,7 +18,10 @@ struct Config {
     std::uint16_t port = 2525;        // 0 picks a free port (printed at start)
     bool local = true;                // bind loopback only
     std::uint16_t tls_port = 0;       // implicit TLS; 0 = off
-    std::string tls_crt, tls_key;
+    bool tls_port_auto = false;       // tls_port = auto: a free port, printed at start (tests)
+    std::string tls_crt, tls_key;     // PEM; with them the plain port offers STARTTLS
+    unsigned tls_handshake_timeout = 30;  // seconds a client may take to finish the handshake
+    bool auth_requires_tls = true;    // AUTH only over TLS, except from loopback
     unsigned reactors = 0;            // 0 = one per core
     std::string handler = "print";    // print | discard | maildir:DIR
     unsigned handler_threads = 0;     // 0 = one per core

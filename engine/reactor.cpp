@@ -1,6 +1,7 @@
 // engine/reactor.cpp — the completion loop. Per batch of completions: feed sessions,
 // recycle receive buffers to the ring, then one send per connection with output
-// (replies to a pipelined group leave together, RFC 2920 3).
+// (replies to a pipelined group leave together, RFC 2920 3). With TLS, received bytes go
+// through the connection's TlsStream first and replies are encrypted in flush().
 #include "engine/reactor.hpp"
 
 #include <arpa/inet.h>
@@ -30,7 +31,7 @@ constexpr unsigned kBufGroup = 0;
 // While a handler decides, input waits in `pending`; past this we stop reading.
 constexpr std::size_t kMaxPending = 256 * 1024;
 
-enum : std::uint64_t { kIgnore = 0, kAccept = 8, kWake = 16, kTimer = 24 };
+enum : std::uint64_t { kIgnore = 0, kAccept = 8, kWake = 16, kTimer = 24, kAcceptTls = 32 };
 enum : std::uint64_t { kRecvTag = 1, kSendTag = 2, kTagMask = 7 };
 
 std::uint64_t tag(Connection* c, std::uint64_t t) { return reinterpret_cast<std::uint64_t>(c) | t; }
@@ -41,21 +42,33 @@ proto::Timestamp monotonic_ms() noexcept {
     return static_cast<proto::Timestamp>(ts.tv_sec) * 1000 + static_cast<proto::Timestamp>(ts.tv_nsec / 1000000);
 }
 
-std::string peer_ip(int fd) {
+struct Peer {
+    std::string ip;
+    bool loopback = false;  // 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104
+};
+
+Peer peer_of(int fd) {
     sockaddr_storage ss{};
     socklen_t len = sizeof ss;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "unknown";
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {"unknown", false};
     char buf[INET6_ADDRSTRLEN] = {};
-    if (ss.ss_family == AF_INET)
-        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
-    else
-        ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof buf);
-    return buf;
+    bool loopback = false;
+    if (ss.ss_family == AF_INET) {
+        const in_addr a = reinterpret_cast<sockaddr_in*>(&ss)->sin_addr;
+        ::inet_ntop(AF_INET, &a, buf, sizeof buf);
+        loopback = (ntohl(a.s_addr) >> 24) == 127;
+    } else {
+        const in6_addr a = reinterpret_cast<sockaddr_in6*>(&ss)->sin6_addr;
+        ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
+        loopback = IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+    }
+    return {buf, loopback};
 }
 
 }  // namespace
 
-Reactor::Reactor(Shared& shared, int listen_fd) : shared_(shared), listen_fd_(listen_fd) {
+Reactor::Reactor(Shared& shared, int listen_fd, int tls_listen_fd)
+    : shared_(shared), listen_fd_(listen_fd), tls_listen_fd_(tls_listen_fd) {
     io_uring_params p{};
     // One thread submits and reaps; completions run only when we ask for them. Created
     // disabled so that the reactor thread, enabling it in run(), becomes its one issuer.
@@ -108,6 +121,9 @@ Reactor::~Reactor() {
     if (buf_ring_) ::munmap(buf_ring_, kBufCount * sizeof(io_uring_buf));
     if (wake_fd_ >= 0) ::close(wake_fd_);
     if (listen_fd_ >= 0) ::close(listen_fd_);
+    if (tls_listen_fd_ >= 0) ::close(tls_listen_fd_);
+    SSL_CTX_free(ctx_);
+    SSL_CTX_free(next_ctx_.exchange(nullptr));
     // Connections still here were abandoned at the end of the shutdown grace time.
 }
 
@@ -131,11 +147,25 @@ void Reactor::wake() noexcept {
     [[maybe_unused]] const ssize_t n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void Reactor::arm_accept() noexcept {
+void Reactor::set_tls_context(SSL_CTX* ctx) noexcept {
+    SSL_CTX_up_ref(ctx);
+    // A context posted earlier and not yet taken is simply replaced.
+    SSL_CTX_free(next_ctx_.exchange(ctx, std::memory_order_acq_rel));
+    wake();
+}
+
+void Reactor::take_tls_context() noexcept {
+    if (SSL_CTX* n = next_ctx_.exchange(nullptr, std::memory_order_acq_rel)) {
+        SSL_CTX_free(ctx_);  // connections made from it hold their own references
+        ctx_ = n;
+    }
+}
+
+void Reactor::arm_accept(bool tls) noexcept {
     io_uring_sqe* s = sqe();
-    io_uring_prep_multishot_accept(s, listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    io_uring_sqe_set_data64(s, kAccept);
-    accept_armed_ = true;
+    io_uring_prep_multishot_accept(s, tls ? tls_listen_fd_ : listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(s, tls ? kAcceptTls : kAccept);
+    (tls ? tls_accept_armed_ : accept_armed_) = true;
 }
 
 void Reactor::arm_wake() noexcept {
@@ -174,7 +204,9 @@ void Reactor::run() {
             return;
         }
     }
-    arm_accept();
+    take_tls_context();
+    arm_accept(false);
+    if (tls_listen_fd_ >= 0) arm_accept(true);
     arm_wake();
     arm_timer();
     now_ = monotonic_ms();
@@ -208,10 +240,12 @@ void Reactor::on_cqe(const io_uring_cqe& cqe) noexcept {
     case kIgnore:
         return;
     case kAccept:
-        on_accept(cqe.res, cqe.flags);
+    case kAcceptTls:
+        on_accept(cqe.res, cqe.flags, ud == kAcceptTls);
         return;
     case kWake:
         wake_pending_.store(false, std::memory_order_release);
+        take_tls_context();
         drain_results();
         if (shared_.stopping.load(std::memory_order_acquire) && !stopping_) begin_stop();
         arm_wake();
@@ -229,17 +263,17 @@ void Reactor::on_cqe(const io_uring_cqe& cqe) noexcept {
     maybe_free(*c);
 }
 
-void Reactor::on_accept(int res, unsigned flags) noexcept {
+void Reactor::on_accept(int res, unsigned flags, bool tls) noexcept {
     if (!(flags & IORING_CQE_F_MORE)) {
-        accept_armed_ = false;
-        if (!stopping_) arm_accept();
+        (tls ? tls_accept_armed_ : accept_armed_) = false;
+        if (!stopping_) arm_accept(tls);
     }
     if (res < 0) {
         if (res != -ECANCELED) std::fprintf(stderr, "ringmail: accept: %s\n", std::strerror(-res));
         return;
     }
     const int fd = res;
-    if (stopping_ || count_ >= shared_.config.max_connections) {
+    if (stopping_ || count_ >= shared_.config.max_connections || (tls && !ctx_)) {
         static constexpr char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
         [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         ::close(fd);
@@ -247,22 +281,37 @@ void Reactor::on_accept(int res, unsigned flags) noexcept {
     }
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // we coalesce replies ourselves
-    auto* c = new Connection(shared_);
+    Peer peer = peer_of(fd);
+    proto::Features f = shared_.features;
+    f.starttls = f.starttls && !tls;
+    // RFC 4954 4: no passwords in the clear, except from this machine (as Postfix's
+    // smtpd_tls_auth_only, which exempts nothing; loopback cannot be sniffed).
+    f.auth_requires_tls = shared_.config.auth_requires_tls && !peer.loopback;
+    auto* c = new Connection(shared_, f);
     c->fd = fd;
-    c->ip = peer_ip(fd);
+    c->ip = std::move(peer.ip);
     c->next = conns_;
     if (conns_) conns_->prev = c;
     conns_ = c;
     ++count_;
-    c->session.greet(now_);
-    mark_dirty(*c);
+    if (tls) {
+        c->implicit_tls = true;
+        start_tls(*c);  // the greeting waits for the handshake (RFC 8314 3.3)
+    } else {
+        c->session.greet(now_);
+        mark_dirty(*c);
+    }
     arm_recv(*c);
 }
 
 void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
     if (res > 0) {
         const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        if (!c.dead && !c.closing) on_data(c, buffers_ + std::size_t(bid) * kBufSize, static_cast<std::size_t>(res));
+        const char* p = buffers_ + std::size_t(bid) * kBufSize;
+        if (!c.dead && !c.closing) {
+            if (c.tls) on_tls_data(c, p, static_cast<std::size_t>(res));
+            else on_data(c, p, static_cast<std::size_t>(res));
+        }
         recycle(bid);
     }
     if (!(flags & IORING_CQE_F_MORE)) {
@@ -284,6 +333,49 @@ void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
         return;
     }
     if (!c.recv_armed && !c.dead && !c.closing && !c.recv_paused && !c.eof) arm_recv(c);
+}
+
+// Ciphertext in: handshake, then decrypted bytes to the session as on a plain connection.
+void Reactor::on_tls_data(Connection& c, const char* p, std::size_t n) noexcept {
+    plain_.clear();
+    const TlsStream::Status st = c.tls->receive({p, n}, plain_);
+    if (c.tls->has_output()) mark_dirty(c);
+    if (st == TlsStream::Status::Failed) {
+        // A failed handshake, plaintext on the TLS port, a bad record: send the alert
+        // OpenSSL queued and close; nothing else of this connection is read.
+        c.handshaking = false;
+        c.closing = true;
+        mark_dirty(c);
+        return;
+    }
+    if (c.handshaking && c.tls->established()) {
+        c.handshaking = false;
+        c.session.tls_started();
+        if (c.implicit_tls) c.session.greet(now_);
+        mark_dirty(c);
+    }
+    if (!plain_.empty()) on_data(c, plain_.data(), plain_.size());
+    if (st == TlsStream::Status::Closed && !c.closing) {  // close_notify: as a FIN
+        c.eof = true;
+        if (!c.waiting) {
+            c.closing = true;
+            mark_dirty(c);
+        }
+    }
+}
+
+// After STARTTLS's 220 (which leaves in plaintext, first) or on accept on the TLS port.
+void Reactor::start_tls(Connection& c) noexcept {
+    c.clear_out += c.session.output();
+    c.session.output().clear();
+    c.tls = ctx_ ? TlsStream::create(ctx_) : nullptr;
+    if (!c.tls) {
+        c.closing = true;
+    } else {
+        c.handshaking = true;
+        c.handshake_deadline = now_ + std::uint64_t(shared_.config.tls_handshake_timeout) * 1000;
+    }
+    mark_dirty(c);
 }
 
 void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
@@ -316,9 +408,13 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
         case proto::Need::Input:
             return off;
         case proto::Need::Close:
-        case proto::Need::StartTls:  // not offered yet: no certificate support
             c.closing = true;
             return off;
+        case proto::Need::StartTls:
+            // RFC 3207 5, CVE-2011-0411: whatever the client pipelined behind STARTTLS
+            // is dropped here, unread; only bytes that arrive later go to the handshake.
+            start_tls(c);
+            return in.size();
         default:
             if (!dispatch(c)) return off;  // a handler decides; resume on its verdict
             break;
@@ -425,12 +521,17 @@ void Reactor::drain_results() noexcept {
 }
 
 void Reactor::on_tick() noexcept {
-    for (Connection* c = conns_; c; c = c->next) {
-        if (c->dead || c->closing) continue;
-        if (c->session.expire(now_)) {  // RFC 5321 4.5.3.2: 421 and close
+    for (Connection* c = conns_; c;) {
+        Connection* next = c->next;  // close_conn() moves c to the dead list
+        if (c->handshaking) {
+            // A client stalling mid-handshake holds only its SSL; it cannot be answered
+            // in plaintext any more, so it is simply closed.
+            if (now_ >= c->handshake_deadline) close_conn(*c);
+        } else if (!c->dead && !c->closing && c->session.expire(now_)) {  // RFC 5321 4.5.3.2
             c->closing = true;
             mark_dirty(*c);
         }
+        c = next;
     }
     if (stopping_ && now_ >= deadline_) {
         for (Connection* c = conns_; c;) {
@@ -444,18 +545,21 @@ void Reactor::on_tick() noexcept {
 void Reactor::begin_stop() noexcept {
     stopping_ = true;
     deadline_ = now_ + std::uint64_t(shared_.config.shutdown_grace) * 1000;
-    if (accept_armed_) {
+    for (auto [armed, ud] : {std::pair{accept_armed_, kAccept}, std::pair{tls_accept_armed_, kAcceptTls}}) {
+        if (!armed) continue;
         io_uring_sqe* s = sqe();
-        io_uring_prep_cancel64(s, kAccept, 0);
+        io_uring_prep_cancel64(s, ud, 0);
         io_uring_sqe_set_data64(s, kIgnore);
     }
     // Close the listener as well: with it open, the kernel still completes handshakes
     // into its backlog, and those clients would wait unanswered until the grace time
     // ends. Closed, they get a reset now and new ones are refused. The accept request in
     // flight holds its own reference until the cancel above completes it.
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-        listen_fd_ = -1;
+    for (int* fd : {&listen_fd_, &tls_listen_fd_}) {
+        if (*fd >= 0) {
+            ::close(*fd);
+            *fd = -1;
+        }
     }
     for (Connection* c = conns_; c; c = c->next) mark_dirty(*c);  // flush() closes idle ones
 }
@@ -472,14 +576,14 @@ void Reactor::flush() noexcept {
         Connection& c = *dirty_[i];
         c.dirty = false;
         if (!c.dead) {
-            if (stopping_ && !c.closing && c.session.idle()) {
+            if (stopping_ && !c.closing && c.handshaking) {
+                c.closing = true;  // nothing to finish yet
+            } else if (stopping_ && !c.closing && c.session.idle()) {
                 c.session.shut_down();  // 421: a transaction in flight would finish first
                 c.closing = true;
             }
-            std::string& out = c.session.output();
-            if (!c.send_armed && !out.empty()) {
-                c.sending.swap(out);
-                out.clear();
+            if (!c.send_armed) fill_send(c);
+            if (!c.send_armed && !c.sending.empty()) {
                 c.sent = 0;
                 io_uring_sqe* s = sqe();
                 io_uring_prep_send(s, c.fd, c.sending.data(), c.sending.size(), MSG_NOSIGNAL);
@@ -493,6 +597,28 @@ void Reactor::flush() noexcept {
         maybe_free(c);
     }
     dirty_.clear();
+}
+
+// Gathers what the connection has to send into `sending`: plaintext owed before TLS,
+// then either the session's replies as they are or, with TLS, the records they became.
+void Reactor::fill_send(Connection& c) noexcept {
+    std::string& out = c.session.output();
+    c.sending.swap(c.clear_out);  // usually empty; `sending` is empty here
+    c.clear_out.clear();
+    if (!c.tls) {
+        if (c.sending.empty()) c.sending.swap(out);
+        else c.sending += out;
+        out.clear();
+        return;
+    }
+    if (c.tls->established()) {
+        if (!out.empty() && !c.tls->write(out)) c.closing = true;
+        out.clear();
+        if (c.closing) c.tls->close_notify();
+    } else {
+        out.clear();  // nothing may leave in plaintext once TLS has begun
+    }
+    c.tls->take_output(c.sending);
 }
 
 void Reactor::on_send(Connection& c, int res) noexcept {
@@ -513,7 +639,8 @@ void Reactor::on_send(Connection& c, int res) noexcept {
         return;
     }
     c.sending.clear();
-    if (!c.session.output().empty() || c.closing) mark_dirty(c);
+    if (!c.session.output().empty() || c.closing || !c.clear_out.empty() || (c.tls && c.tls->has_output()))
+        mark_dirty(c);
 }
 
 void Reactor::close_conn(Connection& c) noexcept {

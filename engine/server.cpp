@@ -16,6 +16,7 @@
 #include "engine/maildir.hpp"
 #include "engine/print_handler.hpp"
 #include "engine/reactor.hpp"
+#include "engine/tls_context.hpp"
 
 namespace ringmail {
 namespace engine {
@@ -50,9 +51,10 @@ int serve(const Config& config) {
     shared->config = config;
     shared->hostname = config.hostname.empty() ? machine_name() : config.hostname;
     shared->features.auth = true;
-    shared->features.starttls = false;
-    if (!config.tls_crt.empty() || config.tls_port)
-        std::fprintf(stderr, "ringmail: warning: TLS is not built yet; tls_port, tls_crt and tls_key are ignored\n");
+    // A bad certificate or key is a start-up error: one line, exit status 2.
+    engine::SslCtxPtr tls_ctx;
+    if (!config.tls_crt.empty()) tls_ctx = engine::make_tls_context(config.tls_crt, config.tls_key);
+    shared->features.starttls = static_cast<bool>(tls_ctx);
 
     // Signals go to sigwait() below only; every thread inherits this mask.
     sigset_t set;
@@ -64,6 +66,16 @@ int serve(const Config& config) {
 
     std::uint16_t port = config.port;
     std::vector<int> fds = engine::open_listeners(config.local, port, reactors);
+    std::uint16_t tls_port = config.tls_port;
+    std::vector<int> tls_fds;
+    if (tls_ctx && (tls_port != 0 || config.tls_port_auto)) {
+        try {
+            tls_fds = engine::open_listeners(config.local, tls_port, reactors);
+        } catch (...) {
+            for (int fd : fds) ::close(fd);
+            throw;
+        }
+    }
 
     engine::Handlers h = user_handlers();
     const std::string mail_handler = h.on_mail ? "on_mail" : config.handler;
@@ -81,10 +93,19 @@ int serve(const Config& config) {
     shared->mail_sink = user_mail ? static_cast<engine::Sink*>(pool.get()) : maildir.get();
 
     std::vector<std::unique_ptr<engine::Reactor>> loops;
-    for (int fd : fds) loops.push_back(std::make_unique<engine::Reactor>(*shared, fd));
-    std::fprintf(stderr, "ringmail: listening on %s:%u with %u reactors, handler %s\n",
-                 config.local ? "127.0.0.1" : "[::]", unsigned(port), reactors,
-                 mail_handler.c_str());
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        loops.push_back(std::make_unique<engine::Reactor>(*shared, fds[i], tls_fds.empty() ? -1 : tls_fds[i]));
+        if (tls_ctx) loops.back()->set_tls_context(tls_ctx.get());
+    }
+    // One write, so that a reader polling for the first line also sees the second.
+    const char* addr = config.local ? "127.0.0.1" : "[::]";
+    std::string banner = "ringmail: listening on " + std::string(addr) + ":" + std::to_string(port) + " with " +
+                         std::to_string(reactors) + " reactors, handler " + mail_handler + "\n";
+    if (!tls_fds.empty())
+        banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
+    if (tls_ctx)
+        banner += "ringmail: STARTTLS offered; certificate SHA256 " + engine::certificate_fingerprint(tls_ctx.get()) + "\n";
+    std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
 
     std::vector<std::thread> threads;

@@ -12,12 +12,13 @@ namespace ringmail::tools {
 void add_serve(CLI::App& app, int& status) {
     struct Args {
         std::string config = "mail.ini";
-        std::string port, reactors, handler;
+        std::string port, reactors, handler, tls_port;
     };
     static Args a;
     CLI::App* serve = app.add_subcommand("serve", "Run the SMTP server until SIGINT or SIGTERM");
     serve->add_option("--config", a.config, "INI file, written with defaults when missing")->capture_default_str();
     serve->add_option("--port", a.port, "TCP port (0: a free one, printed at start)");
+    serve->add_option("--tls-port", a.tls_port, "implicit TLS port (auto: a free one, printed at start)");
     serve->add_option("--reactors", a.reactors, "reactor threads (0: one per core)");
     serve->add_option("--handler", a.handler, "print | discard | maildir:DIR");
     serve->callback([&status] {
@@ -25,6 +26,7 @@ void add_serve(CLI::App& app, int& status) {
         try {
             config = load_config(a.config);
             if (!a.port.empty()) set_config_key(config, "port", a.port);
+            if (!a.tls_port.empty()) set_config_key(config, "tls_port", a.tls_port);
             if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);
             if (!a.handler.empty()) set_config_key(config, "handler", a.handler);
             validate_config(config);

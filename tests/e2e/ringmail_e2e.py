@@ -19,7 +19,10 @@ START_TIMEOUT = 30.0   # seconds to wait for the listening line
 STOP_TIMEOUT = 60.0    # seconds to wait for exit after a signal
 IO_TIMEOUT = 30.0      # per socket operation
 
-LISTENING_RE = re.compile(rb"ringmail: listening on 127\.0\.0\.1:(\d+) with (\d+) reactors, handler (.*)")
+# 127.0.0.1 with local = true (the default), [::] with local = false.
+LISTENING_RE = re.compile(rb"ringmail: listening on (?:127\.0\.0\.1|\[::\]):(\d+) with (\d+) reactors, handler (.*)")
+# Printed in the same write as the line above when tls_port is set.
+TLS_LISTENING_RE = re.compile(rb"ringmail: listening for TLS on (?:127\.0\.0\.1|\[::\]):(\d+)")
 # <sec>.M<usec>P<pid>Q<n>.<host>,S=<size> (Maildir naming, plus Dovecot's S=).
 MAILDIR_NAME_RE = re.compile(r"^(\d+)\.M(\d+)P(\d+)Q(\d+)\.([^/:,]+),S=(\d+)$")
 MESSAGE_ID_RE = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)
@@ -49,7 +52,7 @@ class Server:
     """One `ringmail serve` process. `config` (dict) is written as the INI file; with
     None the server writes its defaults. The handler defaults to a Maildir in `workdir`."""
 
-    def __init__(self, workdir, handler=None, config=None, reactors=2, maildir="Maildir"):
+    def __init__(self, workdir, handler=None, config=None, reactors=2, maildir="Maildir", extra_args=()):
         self.workdir = workdir
         self.maildir = os.path.join(workdir, maildir)
         self.handler = handler if handler is not None else "maildir:" + self.maildir
@@ -58,13 +61,15 @@ class Server:
         self.reactors = reactors
         self.proc = None
         self.port = None
+        self.tls_port = None  # set when the server listens for implicit TLS
+        self.extra_args = list(extra_args)
         self.stderr_path = None
         self.stdout_path = None
         self._runs = 0
 
     def args(self):
         return [binary(), "serve", "--config", self.config_path, "--port", "0",
-                "--reactors", str(self.reactors), "--handler", self.handler]
+                "--reactors", str(self.reactors), "--handler", self.handler] + self.extra_args
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -82,6 +87,9 @@ class Server:
             self.kill()
             raise AssertionError("ringmail did not start (%r): %s" % (line, self.stderr()))
         self.port = int(m.group(1))
+        with open(self.stderr_path, "rb") as f:
+            t = TLS_LISTENING_RE.search(f.read())
+        self.tls_port = int(t.group(1)) if t else None
         return self
 
     def _listening_line(self):
@@ -182,8 +190,8 @@ class Reply:
 class RawClient:
     """A plain socket speaking SMTP: send exact bytes, read whole (multi-line) replies."""
 
-    def __init__(self, port, timeout=IO_TIMEOUT):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=IO_TIMEOUT, host="127.0.0.1"):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buf = b""
 
     def close(self):
