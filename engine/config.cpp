@@ -67,6 +67,7 @@ const Key keys[] = {
          c.tls_port = c.tls_port_auto ? 0 : static_cast<std::uint16_t>(parse_number(k, v, 0, 65535));
      }},
     {"tls_handshake_timeout", number(&Config::tls_handshake_timeout, 1, 3600)},
+    {"auth_users", [](Config& c, const std::string&, const std::string& v) { c.auth_users = v; }},
     {"auth_requires_tls", [](Config& c, const std::string& k, const std::string& v) { c.auth_requires_tls = parse_bool(k, v); }},
     {"tls_crt", [](Config& c, const std::string&, const std::string& v) { c.tls_crt = v; }},
     {"tls_key", [](Config& c, const std::string&, const std::string& v) { c.tls_key = v; }},
@@ -141,6 +142,9 @@ local = true
 tls_handshake_timeout = 30
 ; Offer AUTH only over TLS (loopback clients may always authenticate).
 auth_requires_tls = true
+; Logins allowed: lines name:HASH (openssl passwd -6, mkpasswd); reread on SIGHUP.
+; Unset: every login is accepted (or a program's own on_auth decides).
+;auth_users = users.txt
 
 ; What happens to received mail: print, discard or maildir:DIR
 handler = print

@@ -22,6 +22,7 @@ struct Config {
     std::string tls_crt, tls_key;     // PEM; with them the plain port offers STARTTLS
     unsigned tls_handshake_timeout = 30;  // seconds a client may take to finish the handshake
     bool auth_requires_tls = true;    // AUTH only over TLS, except from loopback
+    std::string auth_users;           // name:HASH file checked by crypt(3); empty = any login
     unsigned reactors = 0;            // 0 = one per core
     std::string handler = "print";    // print | discard | maildir:DIR
     unsigned handler_threads = 0;     // 0 = one per core

@@ -1,6 +1,7 @@
 // engine/server.cpp — start-up and shutdown: config → listeners → sinks → reactors;
 // then wait for SIGINT/SIGTERM, stop accepting, let transactions finish within
-// shutdown_grace, drain the sinks, return 0. Errors before serving return 2.
+// shutdown_grace, drain the sinks, return 0. Errors before serving return 2. SIGHUP
+// reloads the certificate and the auth_users file; a bad one keeps the old.
 #include "engine/server.hpp"
 
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/auth_users.hpp"
 #include "engine/handler_pool.hpp"
 #include "engine/listener.hpp"
 #include "engine/maildir.hpp"
@@ -61,6 +63,7 @@ int serve(const Config& config) {
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
 
@@ -78,6 +81,12 @@ int serve(const Config& config) {
     }
 
     engine::Handlers h = user_handlers();
+    // auth_users is the on_auth of users who write no C++; a program's own wins.
+    std::shared_ptr<engine::AuthUsers> users;
+    if (!config.auth_users.empty() && !h.on_auth) {
+        users = std::make_shared<engine::AuthUsers>(config.auth_users);
+        h.on_auth = [users](const std::string& u, const std::string& p) { return users->check(u, p); };
+    }
     const std::string mail_handler = h.on_mail ? "on_mail" : config.handler;
     std::unique_ptr<engine::Sink> maildir;
     if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
@@ -111,7 +120,31 @@ int serve(const Config& config) {
     std::vector<std::thread> threads;
     for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
     int sig = 0;
-    sigwait(&set, &sig);
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP) break;
+        std::string line = "ringmail: SIGHUP:";
+        if (tls_ctx) {
+            try {
+                engine::SslCtxPtr fresh = engine::make_tls_context(config.tls_crt, config.tls_key);
+                // Each reactor takes its own reference; connections keep the old context.
+                for (auto& r : loops) r->set_tls_context(fresh.get());
+                tls_ctx = std::move(fresh);
+                line += " certificate reloaded, SHA256 " + engine::certificate_fingerprint(tls_ctx.get()) + ";";
+            } catch (const std::exception& e) {
+                line += std::string(" ") + e.what() + "; keeping the old certificate;";
+            }
+        }
+        if (users) {
+            const std::string err = users->reload();
+            line += err.empty() ? " auth_users reloaded (" + std::to_string(users->size()) + " users);"
+                                : " " + err + "; keeping the old users;";
+        }
+        if (!tls_ctx && !users) line += " nothing to reload;";
+        line.back() = '\n';
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+    }
     std::fprintf(stderr, "ringmail: %s: finishing transactions in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();

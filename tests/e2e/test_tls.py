@@ -302,5 +302,182 @@ class BadCertificate(TlsTestCase):
         self.assertIn("tls_key", err)
 
 
+class RealClients(TlsTestCase):
+    def test_swaks_starttls_and_tls_on_connect(self):
+        if not shutil.which("swaks"):
+            self.skipTest("swaks not installed")
+        s = self.tls_server()
+        base = ["swaks", "--server", "127.0.0.1", "--from", "a@example.org", "--to", "b@example.net",
+                "--timeout", "30"]
+        r = self.run_tool(base + ["--port", str(s.port), "--tls"])
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertIn(b"<-  220 2.0.0 Ready to start TLS", r.stdout)  # plaintext, then TLS
+        self.assertIn(b"=== TLS started", r.stdout)
+        self.assertIn(b"<~  250 2.0.0 OK", r.stdout)
+        r = self.run_tool(base + ["--port", str(s.tls_port), "--tlsc"])
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        self.assertIn(b"=== TLS started", r.stdout)
+        self.assertIn(b"<~  220 ", r.stdout)  # the greeting inside TLS
+        self.wait_stored(s, 2)
+
+    def test_curl_smtps_and_ssl_reqd(self):
+        if not shutil.which("curl"):
+            self.skipTest("curl not installed")
+        s = self.tls_server()
+        msgfile = os.path.join(self.tmp, "msg.eml")
+        for i, url in enumerate(["smtps://127.0.0.1:%d" % s.tls_port, "smtp://127.0.0.1:%d" % s.port]):
+            with open(msgfile, "wb") as f:
+                f.write(message("<curl-%d@test>" % i))
+            args = ["curl", "-sS", "-k", "--max-time", "30", "--url", url, "--mail-from", "a@example.org",
+                    "--mail-rcpt", "b@example.net", "--upload-file", msgfile]
+            if url.startswith("smtp:"):
+                args.append("--ssl-reqd")
+            r = self.run_tool(args)
+            self.assertEqual(r.returncode, 0, url + ": " + r.stderr.decode())
+        self.wait_stored(s, 2)
+        self.assertEqual(sorted(e2e.stored_messages(s.maildir, "a@example.org")), ["<curl-0@test>", "<curl-1@test>"])
+
+
+def crypt_hash(password, setting):
+    """A crypt(3) hash through Python's crypt module (libxcrypt), or None without it."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import crypt
+        except ImportError:
+            return None
+    h = crypt.crypt(password, setting)
+    return h if h and not h.startswith("*") else None
+
+
+class AuthPolicy(TlsTestCase):
+    def write_users(self, lines):
+        path = os.path.join(self.tmp, "users.txt")
+        with open(path + ".new", "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        os.replace(path + ".new", path)
+        return path
+
+    def sha512(self, password):
+        return subprocess.run(["openssl", "passwd", "-6", password], check=True, capture_output=True,
+                              timeout=TOOL_TIMEOUT).stdout.decode().strip()
+
+    def auth(self, c, user, password):
+        raw = b"\0" + user.encode() + b"\0" + password.encode()
+        return c.cmd("AUTH PLAIN " + __import__("base64").b64encode(raw).decode())
+
+    def test_refused_before_tls_and_accepted_after_on_a_non_loopback_address(self):
+        addr = non_loopback_address()
+        if addr is None:
+            self.skipTest("no non-loopback IPv4 address on this machine")
+        users = self.write_users(["alice:" + self.sha512("secret")])
+        s = self.tls_server(local="false", auth_users=users)
+        with e2e.RawClient(s.port, host=addr) as c:
+            exts = c.greet_ehlo()
+            self.assertNotIn("AUTH PLAIN LOGIN", exts)
+            r = self.auth(c, "alice", "secret")
+            self.assertEqual((r.code, r.lines[0][:6]), (538, "5.7.11"))
+            r = c.cmd("AUTH LOGIN")
+            self.assertEqual(r.code, 538)
+            self.assertEqual(c.cmd("STARTTLS").code, 220)
+            c.sock = client_context().wrap_socket(c.sock, server_hostname="localhost")
+            self.assertIn("AUTH PLAIN LOGIN", [l.upper() for l in c.cmd("EHLO c.test").lines])
+            self.assertEqual(self.auth(c, "alice", "wrong").code, 535)
+            self.assertEqual(self.auth(c, "alice", "secret").code, 235)
+        with self.tls_client(s.tls_port, host=addr) as c:
+            self.assertIn("AUTH PLAIN LOGIN", c.greet_ehlo())
+            self.assertEqual(self.auth(c, "alice", "secret").code, 235)
+
+    def test_loopback_may_authenticate_in_the_clear(self):
+        s = self.tls_server()
+        with s.connect() as c:
+            self.assertIn("AUTH PLAIN LOGIN", c.greet_ehlo())
+            self.assertEqual(self.auth(c, "anyone", "anything").code, 235)
+
+    def test_auth_users_sha512_and_yescrypt_over_starttls(self):
+        lines = ["# comment", "alice:" + self.sha512("secret")]
+        yes = crypt_hash("yes-pw", "$y$j9T$abcdefghijklmnop")
+        if yes:
+            lines.append("bob:" + yes)
+        s = self.tls_server(auth_users=self.write_users(lines))
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.starttls(context=client_context())
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                c.login("alice", "wrong")
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.starttls(context=client_context())
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                c.login("mallory", "secret")
+        with smtplib.SMTP_SSL("127.0.0.1", s.tls_port, timeout=e2e.IO_TIMEOUT, context=client_context()) as c:
+            c.login("alice", "secret")
+            c.sendmail("a@example.org", ["b@example.net"], message("<auth@test>"))
+        self.wait_stored(s, 1)
+        if yes:
+            with smtplib.SMTP_SSL("127.0.0.1", s.tls_port, timeout=e2e.IO_TIMEOUT, context=client_context()) as c:
+                c.login("bob", "yes-pw")
+
+    def test_auth_users_reread_on_sighup(self):
+        users = self.write_users(["alice:" + self.sha512("secret")])
+        s = self.tls_server(auth_users=users)
+        self.write_users(["carol:" + self.sha512("new")])
+        s.send_signal(signal.SIGHUP)
+        self.assertTrue(e2e.poll(lambda: "auth_users reloaded (1 users)" in s.stderr(), e2e.IO_TIMEOUT), s.stderr())
+        with smtplib.SMTP_SSL("127.0.0.1", s.tls_port, timeout=e2e.IO_TIMEOUT, context=client_context()) as c:
+            c.login("carol", "new")
+        with smtplib.SMTP_SSL("127.0.0.1", s.tls_port, timeout=e2e.IO_TIMEOUT, context=client_context()) as c:
+            with self.assertRaises(smtplib.SMTPAuthenticationError):
+                c.login("alice", "secret")
+
+    def test_bad_auth_users_file_exits_2(self):
+        srv = e2e.Server(self.tmp, config={"auth_users": os.path.join(self.tmp, "missing.txt")})
+        self.addCleanup(srv.kill)
+        with self.assertRaises(AssertionError):
+            srv.start()
+        self.assertEqual(srv.wait(e2e.STOP_TIMEOUT), 2)
+        self.assertEqual(len(srv.stderr().strip().splitlines()), 1, srv.stderr())
+
+
+class Reload(TlsTestCase):
+    def install(self, crt, key):
+        for src, dst in ((crt, "server.crt"), (key, "server.key")):
+            shutil.copyfile(src, os.path.join(self.tmp, dst + ".new"))
+            os.replace(os.path.join(self.tmp, dst + ".new"), os.path.join(self.tmp, dst))
+
+    def peer_fingerprint(self, c):
+        return fingerprint_of_der(c.sock.getpeercert(binary_form=True))
+
+    def test_sighup_new_certificate_for_new_clients_old_connection_kept(self):
+        self.install(self.crt, self.key)
+        s = self.tls_server(tls_crt=os.path.join(self.tmp, "server.crt"), tls_key=os.path.join(self.tmp, "server.key"))
+        fp_a, fp_b = fingerprint_of_file(self.crt), fingerprint_of_file(self.crt2)
+        self.assertNotEqual(fp_a, fp_b)
+        with self.tls_client(s.tls_port) as old:
+            old.greet_ehlo()
+            self.assertEqual(self.peer_fingerprint(old), fp_a)
+            self.install(self.crt2, self.key2)
+            s.send_signal(signal.SIGHUP)
+            self.assertTrue(e2e.poll(lambda: "certificate reloaded, SHA256 " + fp_b in s.stderr(), e2e.IO_TIMEOUT),
+                            s.stderr())
+            with self.tls_client(s.tls_port) as new:
+                self.assertEqual(new.reply().code, 220)
+                self.assertEqual(self.peer_fingerprint(new), fp_b)
+            with s.connect() as st:  # STARTTLS too
+                self.starttls(st)
+                self.assertEqual(self.peer_fingerprint(st), fp_b)
+            self.assertEqual(old.cmd("NOOP").code, 250)  # the old connection lives on
+            # A broken certificate at reload: one line, the current one stays.
+            with open(os.path.join(self.tmp, "server.crt"), "w") as f:
+                f.write("garbage\n")
+            s.send_signal(signal.SIGHUP)
+            self.assertTrue(e2e.poll(lambda: "keeping the old certificate" in s.stderr(), e2e.IO_TIMEOUT), s.stderr())
+            with self.tls_client(s.tls_port) as new:
+                self.assertEqual(new.reply().code, 220)
+                self.assertEqual(self.peer_fingerprint(new), fp_b)
+            self.assertEqual(old.cmd("QUIT").code, 221)
+        self.assertTrue(s.running())
+        self.assertEqual(s.stop(), 0)
+
+
 if __name__ == "__main__":
     e2e.main()
