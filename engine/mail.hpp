@@ -18,6 +18,7 @@ struct Mail {
     std::string message;                  // HTML body, else text (filled by the MIME parser)
     std::map<std::string, std::string> attachments;
     std::string ip;                       // the client's address
+    std::string tls;                      // "TLSv1.3 TLS_AES_256_GCM_SHA384"; empty: plaintext
     std::string original;                 // the message as received, dot-unstuffed
 
     Mail() = default;

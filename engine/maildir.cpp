@@ -61,9 +61,10 @@ std::string trace_header(const Mail& mail, const std::string& hostname, const st
     std::tm tm{};
     ::localtime_r(&t, &tm);
     std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+    // RFC 3848: ESMTPS with TLS, ESMTPA/ESMTPSA after AUTH.
     std::string h = "Return-Path: <" + mail.sender + ">\r\nReceived: from " + mail.host + " ([" +
                     mail.ip + "])\r\n\tby " + hostname + " (ringmail) with " +
-                    (mail.user.empty() ? "ESMTP" : "ESMTPA") + " id " + id;
+                    "ESMTP" + (mail.tls.empty() ? "" : "S") + (mail.user.empty() ? "" : "A") + " id " + id;
     if (mail.recipients.size() == 1) h += "\r\n\tfor <" + mail.recipients.front() + ">";
     h += "; ";
     h += date;

@@ -484,6 +484,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         } else {
             job->mail = make_mail(s.take_message(), c.ip, nullptr);
         }
+        if (c.tls) job->mail.tls = c.tls->describe();
         sink = shared_.mail_sink;
         if (!sink) {  // discard: accepted and dropped
             s.resolve({});

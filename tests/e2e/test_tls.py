@@ -172,6 +172,8 @@ class PythonSmtplib(TlsTestCase):
         self.assertEqual(sorted(stored), ["<smtps@test>", "<starttls@test>"])
         self.assertEqual(e2e.stored_messages(s.maildir, "a@example.org")["<smtps@test>"][0],
                          message("<smtps@test>"))
+        for data in e2e.maildir_files(s.maildir).values():  # RFC 3848 in the trace field
+            self.assertIn(b" with ESMTPS id ", data)
 
 
 class Injection(TlsTestCase):
