@@ -527,7 +527,10 @@ void Reactor::on_tick() noexcept {
         if (c->handshaking) {
             // A client stalling mid-handshake holds only its SSL; it cannot be answered
             // in plaintext any more, so it is simply closed.
-            if (now_ >= c->handshake_deadline) close_conn(*c);
+            if (now_ >= c->handshake_deadline) {
+                close_conn(*c);
+                maybe_free(*c);
+            }
         } else if (!c->dead && !c->closing && c->session.expire(now_)) {  // RFC 5321 4.5.3.2
             c->closing = true;
             mark_dirty(*c);
