@@ -74,6 +74,7 @@ int parse_options(int argc, char** argv, Options& out) {
                    "messages per connection before QUIT and reconnect (0 = unlimited)")->capture_default_str();
     app.add_flag("--pipelining", out.pipelining, "send MAIL/RCPT/DATA as one group (RFC 2920) when offered");
     app.add_flag("--bdat", out.bdat, "send BDAT n LAST instead of DATA (RFC 3030) when CHUNKING is offered");
+    app.add_flag("--starttls", out.starttls, "upgrade every session with STARTTLS (RFC 3207) before mail; a full handshake each");
     auto* size_opt = app.add_option("--size", size, "message size in bytes (k/m suffixes), default 1024");
     auto* dist_opt = app.add_option("--size-dist", size_dist, "size distribution 'size:weight,size:weight'");
     size_opt->excludes(dist_opt);

@@ -20,6 +20,7 @@ struct Options {
     unsigned transactions_per_connection = 0;  // 0: keep the connection for the whole run
     bool pipelining = false;                    // RFC 2920, when the server offers it
     bool bdat = false;                          // RFC 3030 BDAT n LAST, when CHUNKING is offered
+    bool starttls = false;                      // RFC 3207: every session upgrades to TLS first
     std::vector<SizeClass> sizes{{1024, 1}};
     unsigned recipients = 1;
     std::uint64_t messages = 0;  // 0: no count bound (then --duration bounds the run)

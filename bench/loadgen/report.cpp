@@ -50,6 +50,7 @@ void print_text(const Options& opt, const Stats& s, const RunInfo& info) {
     std::printf("\n  server offered: PIPELINING in %llu of %llu sessions, CHUNKING in %llu\n",
                 (unsigned long long)s.with_pipelining, (unsigned long long)s.sessions,
                 (unsigned long long)s.with_chunking);
+    if (s.tls_handshakes) std::printf("  TLS handshakes (STARTTLS): %llu\n", (unsigned long long)s.tls_handshakes);
     std::printf("  messages:   %llu sent, %llu ok, %llu failed, %llu not sent%s\n", (unsigned long long)s.sent,
                 (unsigned long long)s.ok, (unsigned long long)s.failed, (unsigned long long)s.unsent,
                 info.time_capped ? " (time bound reached)" : "");
@@ -92,6 +93,7 @@ void print_json(const Options& opt, const Stats& s, const RunInfo& info) {
         {"messages_requested", opt.messages ? nlohmann::json(opt.messages) : nlohmann::json()},
         {"duration_limit_s", opt.duration_s},
         {"sessions", s.sessions},
+        {"tls_handshakes", s.tls_handshakes},
         {"sessions_with_pipelining", s.with_pipelining},
         {"sessions_with_chunking", s.with_chunking},
         {"messages_sent", s.sent},

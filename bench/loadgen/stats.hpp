@@ -24,6 +24,7 @@ struct Stats {
     std::uint64_t with_pipelining = 0;   // sessions where the server offered PIPELINING
     std::uint64_t with_chunking = 0;     // ... and CHUNKING
     std::uint64_t sessions = 0;          // sessions that got through EHLO
+    std::uint64_t tls_handshakes = 0;    // --starttls: completed handshakes
     std::map<int, std::uint64_t> errors; // transaction failures and connection errors by cause
     Histogram latency;                   // ns per transaction, ok or failed
     std::uint64_t load_start_ns = 0;     // when this thread began offering load
@@ -34,6 +35,7 @@ struct Stats {
         sent += o.sent; ok += o.ok; failed += o.failed; unsent += o.unsent; bytes_ok += o.bytes_ok;
         connects += o.connects; connection_errors += o.connection_errors; abandoned += o.abandoned;
         with_pipelining += o.with_pipelining; with_chunking += o.with_chunking; sessions += o.sessions;
+        tls_handshakes += o.tls_handshakes;
         for (const auto& [k, v] : o.errors) errors[k] += v;
         latency.merge(o.latency);
         if (o.load_start_ns && (!load_start_ns || o.load_start_ns < load_start_ns)) load_start_ns = o.load_start_ns;

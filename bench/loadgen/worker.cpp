@@ -289,7 +289,7 @@ void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
     if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
         const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
         if (c.state != ConnState::Closing && c.state != ConnState::Done)
-            feed(c, buffers_ + std::size_t(bid) * kBufSize, static_cast<std::size_t>(res));
+            receive(c, buffers_ + std::size_t(bid) * kBufSize, static_cast<std::size_t>(res));
         io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(bid) * kBufSize, kBufSize, static_cast<unsigned short>(bid),
                               io_uring_buf_ring_mask(buf_count_), static_cast<int>(recycled_++));
     }
@@ -314,6 +314,14 @@ void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
 }
 
 void Worker::send(Connection& c, const char* data, std::size_t len) noexcept {
+    if (c.tls && c.tls->open()) {  // plaintext becomes records, queued behind the send in flight
+        if (!c.tls->write({data, len})) {
+            fail(c, kErrProtocol);
+            return;
+        }
+        flush_tls(c);
+        return;
+    }
     if (c.sending) {
         // The server answers a group only after all of it arrived, so at most one group
         // waits behind a send whose completion we have not reaped yet.
@@ -357,6 +365,11 @@ void Worker::on_send(Connection& c, int res) noexcept {
         return;
     }
     c.out_left = 0;
+    if (c.tls) {  // the ciphertext queued meanwhile goes next
+        c.cipher_inflight.clear();
+        flush_tls(c);
+        return;
+    }
     if (c.next_out) {
         c.out = c.next_out;
         c.out_left = c.next_left;
@@ -377,6 +390,10 @@ void Worker::finish_close(Connection& c) noexcept {
     if (c.fd >= 0) ::close(c.fd);
     c.fd = -1;
     c.partial.clear();
+    c.tls.reset();
+    c.cipher_out.clear();
+    c.cipher_inflight.clear();
+    c.starttls = false;
     c.sending = false;
     c.next_out = nullptr;
     c.out_left = 0;

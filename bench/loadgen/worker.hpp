@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "client_tls.hpp"
 #include "options.hpp"
 #include "payload.hpp"
 #include "stats.hpp"
@@ -32,14 +33,14 @@ struct WorkerPlan {
     std::uint64_t start_ns = 0;
 };
 
-enum class ConnState : std::uint8_t { Connecting, Greeting, Ehlo, Idle, Tx, Recover, Quit, Closing, Done };
+enum class ConnState : std::uint8_t { Connecting, Greeting, Ehlo, StartTls, TlsHandshake, Idle, Tx, Recover, Quit, Closing, Done };
 
 struct Connection {
     int fd = -1;
     ConnState state = ConnState::Done;
     unsigned ops = 0;       // SQEs in flight; the slot is reused only once this is 0
     bool sending = false;
-    bool pipelining = false, chunking = false;  // what this session's EHLO offered
+    bool pipelining = false, chunking = false, starttls = false;  // what this session's EHLO offered
     bool use_pipelining = false, use_bdat = false;
     bool idle_listed = false;
     bool handshaken_once = false;
@@ -57,6 +58,9 @@ struct Connection {
     const char* next_out = nullptr;
     std::size_t next_left = 0;
     std::string partial;  // a reply line split across receives (bounded)
+    // --starttls: the session's TLS, and its ciphertext (queued; the one send in flight)
+    std::unique_ptr<ClientTls> tls;
+    std::string cipher_out, cipher_inflight;
 };
 
 class Worker {
@@ -79,6 +83,8 @@ private:
     void on_recv(Connection& c, int res, unsigned flags) noexcept;
     void on_send(Connection& c, int res) noexcept;
     void feed(Connection& c, const char* p, std::size_t n) noexcept;
+    void receive(Connection& c, const char* p, std::size_t n) noexcept;  // TLS first, if on
+    void flush_tls(Connection& c) noexcept;
     bool line(Connection& c, const char* p, std::size_t n) noexcept;
     void on_reply(Connection& c, int code) noexcept;
     void tx_reply(Connection& c, int code) noexcept;

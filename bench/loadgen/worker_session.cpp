@@ -14,6 +14,7 @@ constexpr std::size_t kMaxLine = 4096;
 
 constexpr char kEhlo[] = "EHLO ringmail-bench.example\r\n";
 constexpr char kQuit[] = "QUIT\r\n";
+constexpr char kStartTls[] = "STARTTLS\r\n";
 constexpr char kRset[] = "RSET\r\n";
 constexpr char kEndRset[] = ".\r\nRSET\r\n";  // after a 354 we owe the server an end of data
 
@@ -32,6 +33,37 @@ bool keyword(const char* text, std::size_t n, const char* word) noexcept {
 }
 
 }  // namespace
+
+void Worker::receive(Connection& c, const char* p, std::size_t n) noexcept {
+    if (!c.tls) {
+        feed(c, p, n);
+        return;
+    }
+    std::string plain;
+    const ClientTls::Status s = c.tls->receive({p, n}, plain);
+    flush_tls(c);
+    if (s == ClientTls::Status::Failed) {
+        fail(c, kErrProtocol);
+        return;
+    }
+    if (c.state == ConnState::TlsHandshake && c.tls->open()) {
+        ++stats_.tls_handshakes;
+        c.state = ConnState::Ehlo;  // RFC 3207 4.2: forget what the server said before TLS
+        c.pipelining = c.chunking = c.starttls = false;
+        send(c, kEhlo, len(kEhlo));
+    }
+    if (!plain.empty()) feed(c, plain.data(), plain.size());
+}
+
+void Worker::flush_tls(Connection& c) noexcept {
+    c.tls->take_output(c.cipher_out);
+    if (c.sending || c.cipher_out.empty()) return;
+    c.cipher_inflight.swap(c.cipher_out);
+    c.cipher_out.clear();
+    c.out = c.cipher_inflight.data();
+    c.out_left = c.cipher_inflight.size();
+    issue_send(c);
+}
 
 void Worker::feed(Connection& c, const char* p, std::size_t n) noexcept {
     while (n > 0) {
@@ -76,6 +108,7 @@ bool Worker::line(Connection& c, const char* p, std::size_t n) noexcept {
         while (tn > 0 && (p[4 + tn - 1] == '\n' || p[4 + tn - 1] == '\r')) --tn;
         if (keyword(p + 4, tn, "PIPELINING")) c.pipelining = true;
         if (keyword(p + 4, tn, "CHUNKING")) c.chunking = true;
+        if (keyword(p + 4, tn, "STARTTLS")) c.starttls = true;
     }
     if (p[3] == '-') return true;
     on_reply(c, code);
@@ -97,6 +130,15 @@ void Worker::on_reply(Connection& c, int code) noexcept {
             fail(c, code);
             return;
         }
+        if (opt_.starttls && !c.tls) {  // RFC 3207: upgrade first, then EHLO again
+            if (!c.starttls) {
+                fail(c, kErrProtocol);
+                return;
+            }
+            c.state = ConnState::StartTls;
+            send(c, kStartTls, len(kStartTls));
+            return;
+        }
         c.fails = 0;
         c.tx_on_conn = 0;
         ++stats_.sessions;
@@ -110,6 +152,19 @@ void Worker::on_reply(Connection& c, int code) noexcept {
             ++handshaken_;
         }
         became_idle(c);
+        return;
+    case ConnState::StartTls:
+        if (code != 220) {
+            fail(c, code);
+            return;
+        }
+        c.tls = ClientTls::create(client_tls_context());
+        c.state = ConnState::TlsHandshake;
+        if (!c.tls || c.tls->start() == ClientTls::Status::Failed) {
+            fail(c, kErrProtocol);
+            return;
+        }
+        flush_tls(c);
         return;
     case ConnState::Tx: tx_reply(c, code); return;
     case ConnState::Recover:

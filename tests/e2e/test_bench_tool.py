@@ -50,6 +50,19 @@ class BenchTool(e2e.ServerTestCase):
         self.assertLessEqual(lat["p50"], lat["p99"])
         self.assertLessEqual(lat["p99"], lat["max"])
 
+    def test_starttls_sessions(self):
+        crt, key = os.path.join(self.tmp, "c.pem"), os.path.join(self.tmp, "k.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "1", "-keyout", key, "-out", crt], check=True, capture_output=True, timeout=60)
+        s = self.server(handler="discard", config={"tls_crt": crt, "tls_key": key})
+        rc, out = self.run_bench(s.port, "--messages", "120", "--connections", "4", "--starttls",
+                                 "--transactions-per-connection", "10", "--pipelining")
+        self.assert_all_ok(rc, out, 120)
+        # Every session upgraded: one full handshake per session.
+        self.assertEqual(out["tls_handshakes"], out["sessions"], out)
+        self.assertGreaterEqual(out["sessions"], 12, out)
+        self.assert_stopped_cleanly(s)
+
     def test_lock_step_data(self):
         s = self.server(handler="discard")
         rc, out = self.run_bench(s.port, "--messages", "500", "--connections", "10")
