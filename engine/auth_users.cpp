@@ -1,4 +1,4 @@
-// engine/auth_users.cpp — crypt_r(3) from libxcrypt, one crypt_data per call (it is 32 KiB,
+// engine/auth_users.cpp — crypt_rn(3) from libxcrypt, one crypt_data per call (it is 32 KiB,
 // and handler threads are few), and CRYPTO_memcmp on the result so the comparison itself
 // takes the same time wherever the first differing byte is.
 #include "engine/auth_users.hpp"
@@ -20,8 +20,11 @@ constexpr char kDummyHash[] =
 
 bool verify(const std::string& password, const std::string& hash) {
     auto data = std::make_unique<crypt_data>();
-    const char* out = crypt_r(password.c_str(), hash.c_str(), data.get());
-    // NULL or a "*" failure token: an unsupported or malformed hash never matches.
+    // crypt_rn, not crypt_r: the same function without the "*0" failure token, and one
+    // that sanitizer runtimes do not intercept (GCC 12's ASan defines crypt_r itself, so
+    // with --as-needed libcrypt drops out of the link and its wrapper calls NULL).
+    const char* out = crypt_rn(password.c_str(), hash.c_str(), data.get(), sizeof(crypt_data));
+    // NULL: an unsupported or malformed hash never matches.
     if (!out || out[0] == '*') return false;
     const std::size_t n = std::strlen(out);
     return n == hash.size() && CRYPTO_memcmp(out, hash.data(), n) == 0;
