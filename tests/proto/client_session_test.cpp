@@ -1,0 +1,300 @@
+// tests/proto/client_session_test.cpp — the SMTP client state machine against scripted
+// server replies, each under every split (for_each_split): the commands written and the
+// results must not depend on how the replies arrive.
+#include "proto/client_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "split.hpp"
+
+using namespace ringmail::proto;
+using ringmail::test::for_each_split;
+using ringmail::test::Pieces;
+
+namespace {
+
+// Separates what the server sends before the TLS handshake from what it sends after.
+constexpr std::string_view kTls = "<<TLS>>";
+
+struct MailRequest {
+    std::string from;
+    std::vector<std::string> rcpt;
+    std::string body;
+};
+
+struct Outcome {
+    std::string commands;                 // everything the client wrote
+    ClientState state = ClientState::Busy;
+    ClientError error = ClientError::None;
+    std::vector<MailResult> results;
+    std::string last;
+};
+
+// Feeds the pieces the way engine/smtp_client.cpp does: unconsumed bytes are kept and fed
+// again; at NeedTls the rest of the plaintext (up to the kTls marker) is dropped.
+Outcome drive(const Pieces& pieces, std::string_view script, ClientOptions opt,
+          std::vector<MailRequest> mails, bool quit = true) {
+    ClientSession s(opt);
+    Outcome run;
+    std::string buf;
+    const std::size_t marker = script.find(kTls);
+    std::size_t pos = 0, skip_until = 0;
+    std::size_t next_mail = 0;
+    bool in_tx = false, quit_sent = false;
+    auto act = [&] {
+        for (int guard = 0; guard < 100; ++guard) {
+            if (s.state() == ClientState::NeedTls) {
+                buf.clear();
+                skip_until = marker == std::string_view::npos ? script.size() : marker + kTls.size();
+                // What already arrived past the marker came after the handshake.
+                if (pos > skip_until) buf = script.substr(skip_until, pos - skip_until);
+                s.tls_started();
+                continue;
+            }
+            if (s.state() != ClientState::Ready) break;
+            if (in_tx) {
+                run.results.push_back(s.result());
+                in_tx = false;
+            }
+            if (next_mail < mails.size()) {
+                const auto& m = mails[next_mail++];
+                EXPECT_EQ(s.send_mail(m.from, m.rcpt, m.body), ClientError::None);
+                in_tx = true;
+            } else if (quit && !quit_sent) {
+                s.quit();
+                quit_sent = true;
+            }
+            break;
+        }
+        run.commands += s.output();
+        s.output().clear();
+    };
+    for (auto piece : pieces) {
+        for (char c : piece) {
+            if (pos++ >= skip_until) buf += c;
+        }
+        for (int guard = 0; guard < 1000; ++guard) {
+            const auto before = s.state();
+            const std::size_t n = s.feed(buf);
+            buf.erase(0, n);
+            act();
+            if (buf.empty() || (n == 0 && s.state() == before)) break;
+        }
+    }
+    s.connection_closed();
+    if (in_tx) run.results.push_back(s.result());
+    run.state = s.state();
+    run.error = s.error();
+    run.last = s.last_reply().to_string();
+    return run;
+}
+
+void expect_same(const Outcome& a, const Outcome& b) {
+    EXPECT_EQ(a.commands, b.commands);
+    EXPECT_EQ(a.state, b.state);
+    EXPECT_EQ(a.error, b.error);
+    EXPECT_EQ(a.last, b.last);
+    ASSERT_EQ(a.results.size(), b.results.size());
+    for (std::size_t i = 0; i < a.results.size(); ++i) {
+        EXPECT_EQ(a.results[i].data.to_string(), b.results[i].data.to_string());
+        ASSERT_EQ(a.results[i].rcpt.size(), b.results[i].rcpt.size());
+        for (std::size_t j = 0; j < a.results[i].rcpt.size(); ++j)
+            EXPECT_EQ(a.results[i].rcpt[j].to_string(), b.results[i].rcpt[j].to_string());
+    }
+}
+
+// Runs the script under every split and checks each gives what the whole one gives.
+Outcome run_all(std::string_view script, const ClientOptions& opt, const std::vector<MailRequest>& mails,
+            bool quit = true) {
+    const Outcome whole = drive(Pieces{script}, script, opt, mails, quit);
+    for_each_split(script, [&](const Pieces& p) { expect_same(whole, drive(p, script, opt, mails, quit)); });
+    return whole;
+}
+
+const std::vector<MailRequest> one_mail{{"a@x.org", {"b@y.org"}, "Subject: hi\r\n\r\nbody\r\n"}};
+
+}  // namespace
+
+TEST(ClientSession, PlainSessionWithoutPipelining) {
+    const std::string script =
+        "220 mx ESMTP\r\n"
+        "250-mx\r\n250 8BITMIME\r\n"
+        "250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n221 bye\r\n";
+    const Outcome r = run_all(script, {}, one_mail);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\n"
+              "Subject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+    EXPECT_EQ(r.state, ClientState::Closed);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_TRUE(r.results[0].delivered());
+    EXPECT_TRUE(r.results[0].accepted(0));
+    EXPECT_EQ(r.results[0].data.to_string(), "250 queued");
+}
+
+TEST(ClientSession, PipelinesMailRcptDataAsOneGroup) {
+    const std::string script =
+        "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 SIZE 1000\r\n"
+        "250 ok\r\n250 ok\r\n550 no such user\r\n354 go\r\n250 queued\r\n221 bye\r\n";
+    const std::vector<MailRequest> mails{{"a@x.org", {"b@y.org", "c@y.org"}, "hi"}};
+    const Outcome r = run_all(script, {}, mails);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org> SIZE=7\r\nRCPT TO:<b@y.org>\r\nRCPT TO:<c@y.org>\r\n"
+              "DATA\r\nhi\r\n.\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_TRUE(r.results[0].accepted(0));
+    EXPECT_FALSE(r.results[0].accepted(1));
+    EXPECT_EQ(r.results[0].rcpt[1].to_string(), "550 no such user");
+}
+
+TEST(ClientSession, FallsBackToHeloOn5xx) {
+    const std::string script = "220 old\r\n502 what\r\n250 old\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n221 bye\r\n";
+    const Outcome r = run_all(script, {}, one_mail);
+    EXPECT_TRUE(r.commands.starts_with("EHLO localhost\r\nHELO localhost\r\nMAIL FROM:<a@x.org>\r\n"));
+    EXPECT_EQ(r.state, ClientState::Closed);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_TRUE(r.results[0].delivered());
+}
+
+TEST(ClientSession, AllRecipientsRefusedSkipsData) {
+    const std::string script = "220 mx\r\n250 mx\r\n250 ok\r\n550 no\r\n221 bye\r\n";
+    const Outcome r = run_all(script, {}, one_mail);
+    EXPECT_EQ(r.commands, "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_FALSE(r.results[0].delivered());
+    EXPECT_EQ(r.results[0].rcpt[0].code, 550);
+}
+
+TEST(ClientSession, RsetBetweenMessages) {
+    const std::string script =
+        "220 mx\r\n250-mx\r\n250 PIPELINING\r\n"
+        "250 ok\r\n250 ok\r\n354 go\r\n250 one\r\n"
+        "250 reset\r\n250 ok\r\n250 ok\r\n354 go\r\n250 two\r\n221 bye\r\n";
+    const std::vector<MailRequest> mails{{"a@x.org", {"b@y.org"}, "1"}, {"a@x.org", {"c@y.org"}, "2"}};
+    const Outcome r = run_all(script, {}, mails);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\n1\r\n.\r\n"
+              "RSET\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<c@y.org>\r\nDATA\r\n2\r\n.\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 2u);
+    EXPECT_EQ(r.results[1].data.to_string(), "250 two");
+}
+
+TEST(ClientSession, StartTlsDiscardsInjectedPlaintextAndEhlosAgain) {
+    // "250 injected" follows the 220 in plaintext: a man in the middle's attempt to have
+    // it read as the reply to the EHLO after TLS (CVE-2011-0411 class).
+    const std::string script =
+        "220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n250-injected\r\n250 AUTH PLAIN\r\n"
+        "<<TLS>>"
+        "250-mx\r\n250 AUTH LOGIN PLAIN\r\n235 ok\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n221 bye\r\n";
+    ClientOptions opt;
+    opt.starttls = true;
+    opt.user = "u";
+    opt.password = "p";
+    const Outcome r = run_all(script, opt, one_mail);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nSTARTTLS\r\nEHLO localhost\r\nAUTH PLAIN AHUAcA==\r\n"
+              "MAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\nSubject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+    EXPECT_EQ(r.state, ClientState::Closed);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_TRUE(r.results[0].delivered());
+}
+
+TEST(ClientSession, StartTlsRequiredButNotOffered) {
+    ClientOptions opt;
+    opt.starttls = true;
+    const Outcome r = run_all("220 mx\r\n250-mx\r\n250 PIPELINING\r\n", opt, one_mail);
+    EXPECT_EQ(r.state, ClientState::Failed);
+    EXPECT_EQ(r.error, ClientError::StartTlsNotOffered);
+    EXPECT_EQ(r.commands, "EHLO localhost\r\n");
+}
+
+TEST(ClientSession, AuthLoginWhenPlainIsMissing) {
+    ClientOptions opt;
+    opt.user = "alice";
+    opt.password = "secret";
+    const std::string script = "220 mx\r\n250-mx\r\n250 AUTH LOGIN\r\n334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6\r\n535 no\r\n";
+    const Outcome r = run_all(script, opt, one_mail);
+    EXPECT_EQ(r.commands, "EHLO localhost\r\nAUTH LOGIN\r\nYWxpY2U=\r\nc2VjcmV0\r\n");
+    EXPECT_EQ(r.error, ClientError::AuthFailed);
+    EXPECT_EQ(r.last, "535 no");
+}
+
+TEST(ClientSession, AuthNotOffered) {
+    ClientOptions opt;
+    opt.user = "alice";
+    opt.password = "secret";
+    const Outcome r = run_all("220 mx\r\n250 mx\r\n", opt, one_mail);
+    EXPECT_EQ(r.error, ClientError::AuthNotOffered);
+}
+
+TEST(ClientSession, ServiceClosingMidSession) {
+    const Outcome r = run_all("220 mx\r\n250 mx\r\n250 ok\r\n421 4.3.2 shutting down\r\n", {}, one_mail);
+    EXPECT_EQ(r.state, ClientState::Failed);
+    EXPECT_EQ(r.error, ClientError::ServiceClosing);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_FALSE(r.results[0].delivered());
+    EXPECT_EQ(r.results[0].data.code, 421);
+}
+
+TEST(ClientSession, GarbageRepliesFailCleanly) {
+    for (std::string_view script : {
+             std::string_view("220 mx\r\nhello there\r\n"),
+             std::string_view("220 mx\r\n250-mx\r\n550 changed code\r\n"),
+             std::string_view("220-mx\r\n220-\x01\x02\r\n999 bad\r\n"),
+             std::string_view("HTTP/1.1 400 Bad Request\r\n"),
+             std::string_view("220 mx\r\n250 mx\r\n250 unasked\r\n"),
+         }) {
+        SCOPED_TRACE(std::string(script));
+        const Outcome r = run_all(script, {}, {}, false);
+        EXPECT_EQ(r.state, ClientState::Failed);
+        EXPECT_TRUE(r.error == ClientError::BadReply || r.error == ClientError::UnexpectedReply);
+    }
+}
+
+TEST(ClientSession, OverlongReplyLineAndEndlessRepliesFail) {
+    const std::string long_line = "220 " + std::string(5000, 'x') + "\r\n";
+    EXPECT_EQ(run_all(long_line, {}, {}, false).error, ClientError::BadReply);
+    std::string many = "220 mx\r\n";
+    for (int i = 0; i < 200; ++i) many += "250-line\r\n";
+    EXPECT_EQ(run_all(many, {}, {}, false).error, ClientError::BadReply);
+}
+
+TEST(ClientSession, ConnectionClosedMidDataIsAnError) {
+    const Outcome r = run_all("220 mx\r\n250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n", {}, one_mail);
+    EXPECT_EQ(r.state, ClientState::Failed);
+    EXPECT_EQ(r.error, ClientError::ConnectionClosed);
+}
+
+TEST(ClientSession, RefusesAddressesThatWouldInjectCommands) {
+    ClientSession s({});
+    std::string buf = "220 mx\r\n250 mx\r\n";
+    s.feed(buf);
+    ASSERT_EQ(s.state(), ClientState::Ready);
+    const std::vector<std::string> bad{"b@y.org>\r\nRCPT TO:<evil@z.org"};
+    EXPECT_EQ(s.send_mail("a@x.org", bad, "x"), ClientError::BadArgument);
+    EXPECT_EQ(s.command("NOOP\r\nQUIT"), ClientError::BadArgument);
+    EXPECT_EQ(s.command("NOOP"), ClientError::None);
+}
+
+TEST(StuffBody, NormalisesLineEndsAndStuffsDots) {
+    EXPECT_EQ(stuff_body(""), ".\r\n");
+    EXPECT_EQ(stuff_body("a"), "a\r\n.\r\n");
+    EXPECT_EQ(stuff_body("a\nb\rc\r\n"), "a\r\nb\r\nc\r\n.\r\n");
+    EXPECT_EQ(stuff_body(".\r\n"), "..\r\n.\r\n");
+    EXPECT_EQ(stuff_body("x\r\n.\r\ny"), "x\r\n..\r\ny\r\n.\r\n");
+    // The smuggling sequences of 2023: bare LF dot bare LF, CR dot CR.
+    EXPECT_EQ(stuff_body("a\n.\nb"), "a\r\n..\r\nb\r\n.\r\n");
+    EXPECT_EQ(stuff_body("a\r.\rb"), "a\r\n..\r\nb\r\n.\r\n");
+    EXPECT_EQ(stuff_body("a\r\r\n.b"), "a\r\n\r\n..b\r\n.\r\n");
+}
+
+TEST(ParseExtensions, KeywordsAndAuthForms) {
+    ServerReply r{250, {"mx", "PIPELINING", "size 1000", "AUTH=LOGIN", "AUTH plain CRAM-MD5", "STARTTLS",
+                        "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES"}};
+    const Extensions e = parse_extensions(r);
+    EXPECT_TRUE(e.pipelining && e.starttls && e.eight_bit_mime && e.smtputf8 && e.chunking && e.enhanced_status);
+    EXPECT_EQ(e.size, 1000u);
+    EXPECT_TRUE(e.has_auth("LOGIN") && e.has_auth("PLAIN") && e.has_auth("CRAM-MD5"));
+}
