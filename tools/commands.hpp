@@ -9,5 +9,6 @@ void add_serve(CLI::App& app, int& status);
 void add_parse(CLI::App& app, int& status);
 void add_extract(CLI::App& app, int& status);
 void add_compose(CLI::App& app, int& status);
+void add_send(CLI::App& app, int& status);
 
 }  // namespace ringmail::tools
