@@ -306,6 +306,61 @@ class SmtpSink(SendTestCase):
         self.assertEqual(r.stdout.count(b": accepted"), 2)
 
 
+class Library(SendTestCase):
+    """ringmail::send over a vector of mails (examples/send_mail.cpp)."""
+
+    def send_mail(self, port, mode, count, *password):
+        exe = os.environ.get("RINGMAIL_SEND_MAIL", "")
+        if not exe or not os.access(exe, os.X_OK):
+            self.skipTest("set RINGMAIL_SEND_MAIL to the built examples/send_mail")
+        return subprocess.run([exe, "127.0.0.1", str(port), str(mode), str(count)] + list(password),
+                              capture_output=True, timeout=RUN_TIMEOUT)
+
+    def test_many_mails_over_one_connection_with_rset_between(self):
+        def script(h, conn):
+            greet(h, conn, b"250-hostile\r\n250 AUTH PLAIN\r\n")
+            for _ in range(1000):
+                line = h.line(conn)
+                if line in (b"", b"QUIT\r\n"):
+                    conn.sendall(b"221 bye\r\n")
+                    return
+                if line == b"DATA\r\n":
+                    conn.sendall(b"354 go\r\n")
+                    while h.line(conn) not in (b".\r\n", b""):
+                        pass
+                    conn.sendall(b"250 stored\r\n")
+                elif line.startswith(b"AUTH"):
+                    conn.sendall(b"235 ok\r\n")
+                else:
+                    conn.sendall(b"250 ok\r\n")
+        h = Hostile(script)  # takes exactly one connection
+        self.addCleanup(h.close)
+        r = self.send_mail(h.port, 0, 3, "pw")
+        h.close()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.count(b"accepted"), 6)
+        cmds = [l for l in h.seen if not l.startswith((b"Date", b"From", b"To", b"Subject"))]
+        self.assertEqual(b"".join(h.seen).count(b"RSET\r\n"), 2)
+        self.assertIn(b"AUTH PLAIN " + base64.b64encode(b"\0alice@example.org\0pw") + b"\r\n", cmds)
+        self.assertEqual(h.seen[-1], b"QUIT\r\n")
+
+    def test_against_ringmail_serve_starttls(self):
+        s = self.server(config={"tls_crt": self.crt, "tls_key": self.key})
+        r = self.send_mail(s.port, 1, 2)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        paths = self.stored(s, 2)
+        save = os.path.join(self.tmp, "saved")
+        p = subprocess.run([e2e.binary(), "parse", "--save", save, paths[0]], capture_output=True, timeout=RUN_TIMEOUT)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(save, "dot.gif"), "rb") as f:
+            self.assertEqual(f.read(), b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+    def test_connection_error_marks_every_mail(self):
+        r = self.send_mail(1, 0, 2)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.count(b"cannot connect"), 2)
+
+
 # ---- hostile servers: one connection each, scripted in a thread ----
 
 class Hostile:
