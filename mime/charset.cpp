@@ -333,7 +333,11 @@ std::string to_utf8(std::string_view in, std::string_view charset) {
     static thread_local ConverterCache cache;
     const iconv_t cd = cache.get(iconv_name);
     if (cd == ConverterCache::kNone) return utf8_or_latin1(in);  // unknown charset
-    return iconv_to_utf8(cd, in);
+    // glibc's iconv writes code points past U+10FFFF (from UCS-4/UTF-32 input) as 5- and
+    // 6-byte sequences that are not UTF-8 (found by fuzz_mime_headers): check what it made.
+    std::string out = iconv_to_utf8(cd, in);
+    if (!is_valid_utf8(out)) out = sanitize_utf8(out);
+    return out;
 }
 
 }  // namespace ringmail::mime

@@ -118,6 +118,13 @@ TEST(Charset, InvalidSequencesInIconvCharsetsDoNotLoseTheRest) {
     EXPECT_EQ(to_utf8("\x82\xa0\x82", "shift_jis"), "\xe3\x81\x82" + kFffd);  // truncated at the end
 }
 
+TEST(Charset, Ucs4BeyondUnicodeBecomesReplacementNotLongSequences) {
+    // glibc's iconv writes code points past U+10FFFF as 5/6-byte "UTF-8" (fuzz finding).
+    const std::string out = to_utf8(std::string("\x00\x00\x00\x41\xff\xff\xff\xff", 8), "ucs-4");
+    EXPECT_TRUE(is_valid_utf8(out));
+    EXPECT_EQ(out.substr(0, 1), "A");
+}
+
 TEST(Charset, AlwaysValidUtf8AndNothingLost) {
     std::mt19937 rng(1252);
     for (int round = 0; round < 2000; ++round) {
