@@ -1,52 +1,30 @@
 // tools/cmd_compose.cpp — `ringmail compose`: builds a MIME message from flags and prints
-// it. Date and Message-ID are made here (the composer itself is pure).
-#include <openssl/rand.h>
+// it. Date and Message-ID come from engine/send.hpp (the composer itself is pure).
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "engine/send.hpp"
 #include "mime/composer.hpp"
 #include "tools/commands.hpp"
 
 namespace ringmail::tools {
-namespace {
-
+// Declared in tools/commands.hpp; shared by compose and send.
 std::string read_file(const std::string& path) {
+    if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error(path + ": cannot read");
     std::ostringstream s;
     s << in.rdbuf();
     return s.str();
 }
-
-std::string random_hex(std::size_t bytes) {
-    std::vector<unsigned char> b(bytes);
-    RAND_bytes(b.data(), static_cast<int>(b.size()));
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : b) {
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-    return out;
-}
-
-std::string rfc5322_date() {
-    char buf[64];
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-    return buf;
-}
-
-}  // namespace
 
 void add_compose(CLI::App& app, int& status) {
     struct Args {
@@ -89,8 +67,8 @@ void add_compose(CLI::App& app, int& status) {
             }
             char host[256] = "localhost";
             ::gethostname(host, sizeof host - 1);
-            in.date = rfc5322_date();
-            in.message_id = random_hex(12) + "@" + host;
+            in.date = message_date();
+            in.message_id = new_message_id(host);
             in.boundary_seed = random_hex(8);
             const std::string out = mime::compose(in);
             std::fwrite(out.data(), 1, out.size(), stdout);

@@ -21,17 +21,8 @@
 namespace ringmail::tools {
 namespace {
 
-std::string slurp(const std::string& path) {
-    if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), {});
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot read");
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 std::string read_password(const std::string& path) {
-    std::string p = slurp(path);
+    std::string p = read_file(path);
     const auto nl = p.find_first_of("\r\n");
     if (nl != std::string::npos) p.resize(nl);  // the first line; a final newline is not part of it
     return p;
@@ -65,17 +56,17 @@ int run_send(const Args& a) {
 
     std::string message;
     if (!a.raw.empty()) {
-        message = slurp(a.raw);
+        message = read_file(a.raw);
     } else {
         mime::ComposeInput in;
         in.from = a.from;
         in.to = a.to;
         in.cc = a.cc;  // Bcc is envelope only
         in.subject = a.subject;
-        if (!a.html.empty()) in.html = slurp(a.html);
-        if (!a.text.empty()) in.text = slurp(a.text);
-        for (const auto& f : a.attach) in.attachments[file_name(f)] = slurp(f);
-        for (const auto& f : a.inline_images) in.attachments[file_name(f)] = slurp(f);
+        if (!a.html.empty()) in.html = read_file(a.html);
+        if (!a.text.empty()) in.text = read_file(a.text);
+        for (const auto& f : a.attach) in.attachments[file_name(f)] = read_file(f);
+        for (const auto& f : a.inline_images) in.attachments[file_name(f)] = read_file(f);
         for (const auto& h : a.headers) {
             const auto colon = h.find(':');
             if (colon == std::string::npos || colon == 0) throw std::runtime_error("bad --header '" + h + "' (expected 'Name: value')");
