@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -453,14 +454,15 @@ void Reactor::drive_pending(Connection& c) noexcept {
 // to a sink and returns false.
 bool Reactor::dispatch(Connection& c) noexcept {
     proto::ServerSession& s = c.session;
-    auto job = std::make_unique<Job>();
+    std::unique_ptr<Job> job;
     Sink* sink = shared_.pool;
     switch (s.need()) {
     case proto::Need::Recipient:
-        if (!shared_.ask_rcpt) {
+        if (!shared_.ask_rcpt) {  // the default on_rcpt: no allocation, no queue hop
             s.resolve({});
             return true;
         }
+        job = std::make_unique<Job>();
         job->kind = Job::Kind::Rcpt;
         job->a.assign(s.recipient());
         break;
@@ -469,28 +471,31 @@ bool Reactor::dispatch(Connection& c) noexcept {
             s.resolve({});
             return true;
         }
+        job = std::make_unique<Job>();
         job->kind = Job::Kind::Auth;
         job->a.assign(s.auth_user());
         job->b.assign(s.auth_password());
         break;
-    case proto::Need::Message:
-        job->kind = Job::Kind::Mail;
+    case proto::Need::Message: {
+        std::optional<mime::ParsedMail> parsed;
         if (shared_.config.mime) {
             if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
-            mime::ParsedMail parsed = c.mime->finish();
+            parsed = c.mime->finish();
             c.mime.reset();
             c.mime_fed = 0;
-            job->mail = make_mail(s.take_message(), c.ip, &parsed);
-        } else {
-            job->mail = make_mail(s.take_message(), c.ip, nullptr);
         }
-        if (c.tls) job->mail.tls = c.tls->describe();
         sink = shared_.mail_sink;
-        if (!sink) {  // discard: accepted and dropped
+        if (!sink) {  // discard: parsed as any message is, then accepted and dropped
+            (void)s.take_message();
             s.resolve({});
             return true;
         }
+        job = std::make_unique<Job>();
+        job->kind = Job::Kind::Mail;
+        job->mail = make_mail(s.take_message(), c.ip, parsed ? &*parsed : nullptr);
+        if (c.tls) job->mail.tls = c.tls->describe();
         break;
+    }
     default:
         return true;
     }
