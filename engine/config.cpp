@@ -5,14 +5,37 @@
 #include <ini.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
+#include <string_view>
 
 namespace ringmail {
 namespace {
+
+// A value as error messages show it: quoted, at most 64 octets, control and non-ASCII
+// octets as \xNN, so that a hostile mail.ini cannot put line breaks or terminal escapes
+// into the one-line error.
+std::string shown(std::string_view v) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(v[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    if (v.size() > 64) out += "...";
+    return out + "'";
+}
 
 std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t lo, std::uint64_t hi) {
     std::uint64_t n = 0;
@@ -30,7 +53,7 @@ std::uint64_t parse_number(const std::string& key, const std::string& v, std::ui
     auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
     if (s.empty() || ec != std::errc{} || p != s.data() + s.size() ||
         n > std::numeric_limits<std::uint64_t>::max() / scale || n * scale < lo || n * scale > hi)
-        throw ConfigError("bad value for " + key + ": '" + v + "' (expected a number from " +
+        throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected a number from " +
                           std::to_string(lo) + " to " + std::to_string(hi) + ")");
     return n * scale;
 }
@@ -38,7 +61,7 @@ std::uint64_t parse_number(const std::string& key, const std::string& v, std::ui
 bool parse_bool(const std::string& key, const std::string& v) {
     if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
     if (v == "false" || v == "no" || v == "off" || v == "0") return false;
-    throw ConfigError("bad value for " + key + ": '" + v + "' (expected true or false)");
+    throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected true or false)");
 }
 
 using Setter = std::function<void(Config&, const std::string& key, const std::string& v)>;
@@ -87,18 +110,17 @@ const Key keys[] = {
 
 struct ParseState {
     Config* config;
-    std::string path;
-    std::string error;
+    std::string error;  // the first one: inih goes on after an error and returns its line
 };
 
 int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
     auto* st = static_cast<ParseState*>(user);
     try {
         if (section && *section)
-            throw ConfigError(std::string("unknown section [") + section + "] (keys go at the top level)");
+            throw ConfigError("unknown section " + shown(section) + " (keys go at the top level)");
         set_config_key(*st->config, name, value ? value : "");
     } catch (const ConfigError& e) {
-        st->error = e.what();  // ini_parse returns the line number
+        if (st->error.empty()) st->error = e.what();
         return 0;
     }
     return 1;
@@ -113,13 +135,13 @@ void set_config_key(Config& c, const std::string& key, const std::string& value)
             return;
         }
     }
-    throw ConfigError("unknown key '" + key + "'");
+    throw ConfigError("unknown key " + shown(key));
 }
 
 void validate_config(const Config& c) {
     const std::string& h = c.handler;
     if (h != "print" && h != "discard" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
-        throw ConfigError("bad value for handler: '" + h + "' (expected print, discard or maildir:DIR)");
+        throw ConfigError("bad value for handler: " + shown(h) + " (expected print, discard or maildir:DIR)");
     if (c.tls_crt.empty() != c.tls_key.empty())
         throw ConfigError("tls_crt and tls_key must be set together");
     if (c.tls_port != 0 && c.tls_port == c.port)
@@ -169,21 +191,39 @@ mime = true
 )";
 }
 
-Config load_config(const std::string& path) {
+Config parse_config_text(std::string_view text, const std::string& name) {
+    // inih reads a C string: a NUL would silently end the file early.
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw ConfigError(name + ":" + std::to_string(line) + ": NUL byte in the file");
+    }
     Config c;
+    const std::string copy(text);
+    ParseState state{&c, {}};
+    const int rc = ini_parse_string(copy.c_str(), on_ini_entry, &state);
+    if (rc < 0) throw ConfigError(name + ": out of memory");
+    if (!state.error.empty()) throw ConfigError(name + ":" + std::to_string(rc) + ": " + state.error);
+    if (rc > 0) throw ConfigError(name + ":" + std::to_string(rc) + ": syntax error");
+    try {
+        validate_config(c);
+    } catch (const ConfigError& e) {
+        throw ConfigError(name + ": " + e.what());
+    }
+    return c;
+}
+
+Config load_config(const std::string& path) {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) {
         std::ofstream out(path);
         out << default_config_text();
         if (!out) throw ConfigError(path + ": cannot write the default config");
     }
-    ParseState state{&c, path, {}};
-    const int rc = ini_parse(path.c_str(), on_ini_entry, &state);
-    if (rc < 0) throw ConfigError(path + ": cannot read");
-    if (!state.error.empty()) throw ConfigError(path + ":" + std::to_string(rc) + ": " + state.error);
-    if (rc > 0) throw ConfigError(path + ":" + std::to_string(rc) + ": syntax error");
-    validate_config(c);
-    return c;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) throw ConfigError(path + ": cannot read");
+    return parse_config_text(text, path);
 }
 
 }  // namespace ringmail

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "proto/limits.hpp"
 
@@ -35,6 +36,8 @@ struct Config {
 
 // Reads `path`; when it does not exist, writes the defaults there first.
 Config load_config(const std::string& path);
+// Parses mail.ini text; errors name `name` and the line (the fuzz target's entry point).
+Config parse_config_text(std::string_view text, const std::string& name);
 // Sets one key from its text value, as the file and the command line do.
 void set_config_key(Config& c, const std::string& key, const std::string& value);
 // Checks the whole config (handler syntax and the like).
