@@ -145,6 +145,13 @@ TEST(EncodedWords, EncodesNonAsciiAndRoundTrips) {
     }
 }
 
+TEST(EncodedWords, AWordDecodingToNothingLeavesNoBlankAtTheEnds) {
+    // Found by fuzz_mime_headers: "2" is no base64 of anything.
+    EXPECT_EQ(decode_header_value("=?utf-8?b?2?= mma@b"), "mma@b");
+    EXPECT_EQ(decode_header_value("x =?utf-8?q?_?="), "x");
+    EXPECT_EQ(decode_header_value(encode_header_value("mma@b")), "mma@b");
+}
+
 TEST(EncodedWords, PicksTheShorterEncoding) {
     EXPECT_EQ(encode_header_value("caf\xC3\xA9"), "=?UTF-8?Q?caf=C3=A9?=");
     // All non-ASCII: base64 is shorter than =XX for every byte.
