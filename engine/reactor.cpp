@@ -205,6 +205,9 @@ void Reactor::run() {
             return;
         }
     }
+    // io_uring_enter then names the ring by its registered index: no file lookup per
+    // call. Older kernels refuse it, and the plain descriptor is used.
+    (void)io_uring_register_ring_fd(&ring_);
     take_tls_context();
     arm_accept(false);
     if (tls_listen_fd_ >= 0) arm_accept(true);
@@ -280,9 +283,10 @@ void Reactor::on_accept(int res, unsigned flags, bool tls) noexcept {
         ::close(fd);
         return;
     }
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // we coalesce replies ourselves
-    Peer peer = peer_of(fd);
+    // TCP_NODELAY comes from the listener. The peer's address is looked up only when
+    // something needs it: a loopback-only listener (local = true) has loopback peers.
+    Peer peer{{}, shared_.config.local};
+    if (!peer.loopback && shared_.config.auth_requires_tls) peer = peer_of(fd);
     proto::Features f = shared_.features;
     f.starttls = f.starttls && !tls;
     // RFC 4954 4: no passwords in the clear, except from this machine (as Postfix's
@@ -492,6 +496,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         }
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Mail;
+        if (c.ip.empty()) c.ip = peer_of(c.fd).ip;  // once per connection, for the trace field
         job->mail = make_mail(s.take_message(), c.ip, parsed ? &*parsed : nullptr);
         if (c.tls) job->mail.tls = c.tls->describe();
         break;
@@ -660,9 +665,14 @@ void Reactor::close_conn(Connection& c) noexcept {
         io_uring_prep_cancel64(s, tag(&c, kRecvTag), 0);
         io_uring_sqe_set_data64(s, kIgnore);
     }
-    // The requests in flight keep the socket referenced; shutdown sends the FIN now.
+    // The requests in flight keep the socket referenced; shutdown sends the FIN now. It
+    // stays a syscall: io_uring runs IORING_OP_SHUTDOWN on a worker thread (a context
+    // switch each). The close goes with the next submit, quiet unless it fails.
     ::shutdown(c.fd, SHUT_RDWR);
-    ::close(c.fd);
+    io_uring_sqe* s = sqe();
+    io_uring_prep_close(s, c.fd);
+    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(s, kIgnore);
     c.fd = -1;
     if (c.prev) c.prev->next = c.next;
     else conns_ = c.next;
