@@ -8,7 +8,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -82,24 +81,7 @@ Reactor::Reactor(Shared& shared, int listen_fd, int tls_listen_fd)
     }
     if (rc < 0) throw std::runtime_error(std::string("io_uring: ") + std::strerror(-rc));
 
-    const std::size_t ring_bytes = kBufCount * sizeof(io_uring_buf);
-    void* mem = ::mmap(nullptr, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED) throw std::runtime_error("mmap of the buffer ring failed");
-    buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
-    io_uring_buf_ring_init(buf_ring_);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
-    reg.ring_entries = kBufCount;
-    reg.bgid = kBufGroup;
-    rc = io_uring_register_buf_ring(&ring_, &reg, 0);
-    if (rc < 0) throw std::runtime_error(std::string("io_uring provided buffers: ") + std::strerror(-rc));
-    buffers_ = static_cast<char*>(::mmap(nullptr, std::size_t(kBufCount) * kBufSize, PROT_READ | PROT_WRITE,
-                                         MAP_ANONYMOUS | MAP_PRIVATE, -1, 0));
-    if (buffers_ == MAP_FAILED) throw std::runtime_error("mmap of receive buffers failed");
-    for (unsigned i = 0; i < kBufCount; ++i)
-        io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(i) * kBufSize, kBufSize, static_cast<unsigned short>(i),
-                              io_uring_buf_ring_mask(kBufCount), static_cast<int>(i));
-    io_uring_buf_ring_advance(buf_ring_, kBufCount);
+    buffers_.emplace(ring_, kBufCount, kBufSize, kBufGroup);
 
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (wake_fd_ < 0) throw std::runtime_error("eventfd failed");
@@ -118,8 +100,6 @@ Reactor::~Reactor() {
             list = next;
         }
     }
-    if (buffers_) ::munmap(buffers_, std::size_t(kBufCount) * kBufSize);
-    if (buf_ring_) ::munmap(buf_ring_, kBufCount * sizeof(io_uring_buf));
     if (wake_fd_ >= 0) ::close(wake_fd_);
     if (listen_fd_ >= 0) ::close(listen_fd_);
     if (tls_listen_fd_ >= 0) ::close(tls_listen_fd_);
@@ -192,11 +172,6 @@ void Reactor::arm_recv(Connection& c) noexcept {
     ++c.ops;
 }
 
-void Reactor::recycle(unsigned bid) noexcept {
-    io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(bid) * kBufSize, kBufSize, static_cast<unsigned short>(bid),
-                          io_uring_buf_ring_mask(kBufCount), static_cast<int>(recycled_++));
-}
-
 void Reactor::run() {
     if (ring_.flags & IORING_SETUP_R_DISABLED) {
         // liburing 2.3 declares io_uring_enable_rings() but does not export it.
@@ -229,10 +204,7 @@ void Reactor::run() {
             ++n;
         }
         io_uring_cq_advance(&ring_, n);
-        if (recycled_) {
-            io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
-            recycled_ = 0;
-        }
+        buffers_->publish();
         flush();
         if (stopping_ && (count_ == 0 || now_ >= deadline_)) return;
     }
@@ -311,13 +283,13 @@ void Reactor::on_accept(int res, unsigned flags, bool tls) noexcept {
 
 void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
     if (res > 0) {
-        const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        const char* p = buffers_ + std::size_t(bid) * kBufSize;
+        const unsigned bid = BufferRing::id(flags);
+        const char* p = buffers_->data(bid);
         if (!c.dead && !c.closing) {
             if (c.tls) on_tls_data(c, p, static_cast<std::size_t>(res));
             else on_data(c, p, static_cast<std::size_t>(res));
         }
-        recycle(bid);
+        buffers_->recycle(bid);
     }
     if (!(flags & IORING_CQE_F_MORE)) {
         c.recv_armed = false;

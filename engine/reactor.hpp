@@ -9,9 +9,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/buffer_ring.hpp"
 #include "engine/config.hpp"
 #include "engine/handler_pool.hpp"
 #include "engine/job.hpp"
@@ -107,7 +109,6 @@ private:
     void fill_send(Connection& c) noexcept;
     void close_conn(Connection& c) noexcept;
     void maybe_free(Connection& c) noexcept;
-    void recycle(unsigned bid) noexcept;
 
     Shared& shared_;
     int listen_fd_;
@@ -117,9 +118,7 @@ private:
     std::string plain_;                          // decrypted bytes of one receive
     int wake_fd_ = -1;
     io_uring ring_{};
-    io_uring_buf_ring* buf_ring_ = nullptr;
-    char* buffers_ = nullptr;
-    unsigned recycled_ = 0;
+    std::optional<BufferRing> buffers_;         // after ring_: unmapped after the ring's exit
     std::uint64_t wake_buf_ = 0;
     __kernel_timespec tick_{1, 0};
     proto::Timestamp now_ = 0;

@@ -5,7 +5,6 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 #include <limits>
+#include <stdexcept>
 
 namespace ringmail::bench {
 namespace {
@@ -60,8 +60,6 @@ Worker::~Worker() {
     for (unsigned i = 0; i < plan_.connections; ++i)
         if (conns_[i].fd >= 0) ::close(conns_[i].fd);
     if (ring_ok_) io_uring_queue_exit(&ring_);
-    if (buffers_) ::munmap(buffers_, std::size_t(buf_count_) * kBufSize);
-    if (buf_ring_) ::munmap(buf_ring_, buf_count_ * sizeof(io_uring_buf));
 }
 
 bool Worker::setup() noexcept {
@@ -81,34 +79,12 @@ bool Worker::setup() noexcept {
     ring_ok_ = true;
     // One provided buffer per pending reply; a connection holds one only while its
     // completion is being handled, so idle connections cost none.
-    buf_count_ = pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 8192);
-    void* mem = ::mmap(nullptr, buf_count_ * sizeof(io_uring_buf), PROT_READ | PROT_WRITE,
-                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED) {
-        fatal_ = "mmap of the buffer ring failed";
+    try {
+        buffers_.emplace(ring_, pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 8192), kBufSize, kBufGroup);
+    } catch (const std::exception& e) {
+        fatal_ = e.what();
         return false;
     }
-    buf_ring_ = static_cast<io_uring_buf_ring*>(mem);
-    io_uring_buf_ring_init(buf_ring_);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<std::uint64_t>(buf_ring_);
-    reg.ring_entries = buf_count_;
-    reg.bgid = kBufGroup;
-    rc = io_uring_register_buf_ring(&ring_, &reg, 0);
-    if (rc < 0) {
-        fatal_ = std::string("io_uring provided buffers: ") + std::strerror(-rc);
-        return false;
-    }
-    mem = ::mmap(nullptr, std::size_t(buf_count_) * kBufSize, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-    if (mem == MAP_FAILED) {
-        fatal_ = "mmap of receive buffers failed";
-        return false;
-    }
-    buffers_ = static_cast<char*>(mem);
-    for (unsigned i = 0; i < buf_count_; ++i)
-        io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(i) * kBufSize, kBufSize, static_cast<unsigned short>(i),
-                              io_uring_buf_ring_mask(buf_count_), static_cast<int>(i));
-    io_uring_buf_ring_advance(buf_ring_, static_cast<int>(buf_count_));
     return true;
 }
 
@@ -168,10 +144,7 @@ void Worker::run() noexcept {
             ++n;
         }
         io_uring_cq_advance(&ring_, n);
-        if (recycled_) {
-            io_uring_buf_ring_advance(buf_ring_, static_cast<int>(recycled_));
-            recycled_ = 0;
-        }
+        buffers_->publish();
         tick();
         if (forced_ && now_ >= drain_ns_ + kForceGraceNs) break;  // closes that never came back
     }
@@ -287,11 +260,10 @@ void Worker::on_connect(Connection& c, int res) noexcept {
 void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
     const bool more = flags & IORING_CQE_F_MORE;
     if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
-        const unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        const unsigned bid = engine::BufferRing::id(flags);
         if (c.state != ConnState::Closing && c.state != ConnState::Done)
-            receive(c, buffers_ + std::size_t(bid) * kBufSize, static_cast<std::size_t>(res));
-        io_uring_buf_ring_add(buf_ring_, buffers_ + std::size_t(bid) * kBufSize, kBufSize, static_cast<unsigned short>(bid),
-                              io_uring_buf_ring_mask(buf_count_), static_cast<int>(recycled_++));
+            receive(c, buffers_->data(bid), static_cast<std::size_t>(res));
+        buffers_->recycle(bid);
     }
     if (more) return;
     --c.ops;  // after feed(): the slot must not be reopened while its bytes are read

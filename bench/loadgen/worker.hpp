@@ -9,10 +9,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "client_tls.hpp"
+#include "engine/buffer_ring.hpp"
 #include "options.hpp"
 #include "payload.hpp"
 #include "stats.hpp"
@@ -112,10 +114,7 @@ private:
 
     io_uring ring_{};
     bool ring_ok_ = false;
-    io_uring_buf_ring* buf_ring_ = nullptr;
-    char* buffers_ = nullptr;
-    unsigned buf_count_ = 0;
-    unsigned recycled_ = 0;
+    std::optional<engine::BufferRing> buffers_;  // after ring_: unmapped after the ring's exit
 
     std::unique_ptr<Connection[]> conns_;  // never reallocated: CQEs point at slots
     std::vector<Connection*> idle_;        // open loop: sessions waiting for a due message
