@@ -11,8 +11,8 @@
 
 namespace ringmail::engine {
 
-std::unique_ptr<TlsStream> TlsStream::create(SSL_CTX* ctx) noexcept {
-    SSL* ssl = SSL_new(ctx);
+std::unique_ptr<TlsStream> TlsStream::create(SSL_CTX* ctx, Side side) noexcept {
+    SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
     if (!ssl) return nullptr;
     BIO* rbio = BIO_new(BIO_s_mem());
     BIO* wbio = BIO_new(BIO_s_mem());
@@ -26,7 +26,8 @@ std::unique_ptr<TlsStream> TlsStream::create(SSL_CTX* ctx) noexcept {
     BIO_set_mem_eof_return(rbio, -1);
     BIO_set_mem_eof_return(wbio, -1);
     SSL_set_bio(ssl, rbio, wbio);
-    SSL_set_accept_state(ssl);
+    if (side == Side::Client) SSL_set_connect_state(ssl);
+    else SSL_set_accept_state(ssl);
     auto* t = new (std::nothrow) TlsStream(ssl, rbio, wbio);
     if (!t) SSL_free(ssl);
     return std::unique_ptr<TlsStream>(t);

@@ -22,8 +22,11 @@ public:
         Failed,       // handshake failure or a bad record: send what is queued, close
     };
 
-    // nullptr when OpenSSL cannot allocate.
-    static std::unique_ptr<TlsStream> create(SSL_CTX* ctx) noexcept;
+    enum class Side : unsigned char { Server, Client };
+
+    // nullptr when OpenSSL cannot allocate. The client side (ringmail-bench's STARTTLS)
+    // sends its ClientHello on the first receive(), which may be empty.
+    static std::unique_ptr<TlsStream> create(SSL_CTX* ctx, Side side = Side::Server) noexcept;
     ~TlsStream();
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;

@@ -286,7 +286,7 @@ void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
 }
 
 void Worker::send(Connection& c, const char* data, std::size_t len) noexcept {
-    if (c.tls && c.tls->open()) {  // plaintext becomes records, queued behind the send in flight
+    if (c.tls && c.tls->established()) {  // plaintext becomes records, queued behind the send in flight
         if (!c.tls->write({data, len})) {
             fail(c, kErrProtocol);
             return;

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "client_tls.hpp"
 #include "engine/buffer_ring.hpp"
+#include "engine/tls_stream.hpp"
 #include "options.hpp"
 #include "payload.hpp"
 #include "stats.hpp"
@@ -61,7 +61,7 @@ struct Connection {
     std::size_t next_left = 0;
     std::string partial;  // a reply line split across receives (bounded)
     // --starttls: the session's TLS, and its ciphertext (queued; the one send in flight)
-    std::unique_ptr<ClientTls> tls;
+    std::unique_ptr<engine::TlsStream> tls;
     std::string cipher_out, cipher_inflight;
 };
 

@@ -2,6 +2,8 @@
 // (RFC 5321 4.2: "NNN-" continues, "NNN " ends), EHLO keywords, and the transaction's
 // plan of groups (RFC 2920 pipelining, RFC 3030 BDAT). A reply >= 400 fails the
 // transaction, not the run: the session sends RSET and carries on.
+#include <openssl/ssl.h>
+
 #include <cstring>
 
 #include "worker.hpp"
@@ -32,6 +34,20 @@ bool keyword(const char* text, std::size_t n, const char* word) noexcept {
     return n == w || text[w] == ' ';
 }
 
+// One client context per run: TLS 1.2+, no certificate checks (this measures the server's
+// cost, not a trust decision), no session cache, so every STARTTLS is a full handshake.
+SSL_CTX* client_tls_context() noexcept {
+    static SSL_CTX* ctx = [] {
+        SSL_CTX* c = SSL_CTX_new(TLS_client_method());
+        if (!c) return c;
+        SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+        SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+        return c;
+    }();
+    return ctx;
+}
+
 }  // namespace
 
 void Worker::receive(Connection& c, const char* p, std::size_t n) noexcept {
@@ -40,13 +56,13 @@ void Worker::receive(Connection& c, const char* p, std::size_t n) noexcept {
         return;
     }
     std::string plain;
-    const ClientTls::Status s = c.tls->receive({p, n}, plain);
+    const engine::TlsStream::Status s = c.tls->receive({p, n}, plain);
     flush_tls(c);
-    if (s == ClientTls::Status::Failed) {
+    if (s == engine::TlsStream::Status::Failed || s == engine::TlsStream::Status::Closed) {
         fail(c, kErrProtocol);
         return;
     }
-    if (c.state == ConnState::TlsHandshake && c.tls->open()) {
+    if (c.state == ConnState::TlsHandshake && c.tls->established()) {
         ++stats_.tls_handshakes;
         c.state = ConnState::Ehlo;  // RFC 3207 4.2: forget what the server said before TLS
         c.pipelining = c.chunking = c.starttls = false;
@@ -158,9 +174,9 @@ void Worker::on_reply(Connection& c, int code) noexcept {
             fail(c, code);
             return;
         }
-        c.tls = ClientTls::create(client_tls_context());
+        c.tls = engine::TlsStream::create(client_tls_context(), engine::TlsStream::Side::Client);
         c.state = ConnState::TlsHandshake;
-        if (!c.tls || c.tls->start() == ClientTls::Status::Failed) {
+        if (std::string hello; !c.tls || c.tls->receive({}, hello) == engine::TlsStream::Status::Failed) {
             fail(c, kErrProtocol);
             return;
         }
