@@ -1,5 +1,6 @@
 // proto/body_reader.cpp — the DATA/BDAT byte scanner. Hot path: one memchr for LF and
-// one for CR per line, one append per line; state survives any split of the input.
+// one for CR per line, and one append per run of clean lines (the body is the input
+// minus stuffed dots, so runs between dots copy as they are); state survives any split.
 #include "proto/body_reader.hpp"
 
 #include <cstring>
@@ -49,6 +50,26 @@ void BodyReader::text(const char* p, std::size_t n, std::size_t& i) noexcept {
     ++i;
 }
 
+// From `i`, inside a line's text: the end of the run of whole lines that need no
+// rewriting (CRLF-terminated, no other CR or LF, within the line limit), stopped before
+// a line that starts with a dot (DATA). `i` itself when there is none.
+std::size_t BodyReader::clean_run(const char* p, std::size_t n, std::size_t i) const noexcept {
+    std::size_t j = i;
+    std::size_t len = line_len_;
+    while (j < n) {
+        const void* lf = std::memchr(p + j, '\n', n - j);
+        if (!lf) break;
+        const std::size_t e = static_cast<std::size_t>(static_cast<const char*>(lf) - p);
+        if (e == j || p[e - 1] != '\r') break;                    // a bare LF
+        if (std::memchr(p + j, '\r', e - 1 - j)) break;           // a bare CR
+        if (len + (e - 1 - j) + 2 > max_line_) break;             // too long
+        j = e + 1;
+        len = 0;
+        if (dots_ && j < n && p[j] == '.') break;
+    }
+    return j;
+}
+
 BodyReader::Result BodyReader::feed_data(std::span<const char> in) noexcept {
     const char* p = in.data();
     const std::size_t n = in.size();
@@ -89,7 +110,14 @@ BodyReader::Result BodyReader::feed_data(std::span<const char> in) noexcept {
             }
             break;
         case State::Text:
-            text(p, n, i);
+            if (const std::size_t e = error_ == Error::None ? clean_run(p, n, i) : i; e > i) {
+                append(p + i, e - i);
+                i = e;
+                line_len_ = 0;
+                state_ = State::LineStart;
+            } else {
+                text(p, n, i);
+            }
             break;
         }
     }

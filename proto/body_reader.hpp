@@ -31,6 +31,7 @@ public:
 private:
     enum class State : std::uint8_t { LineStart, Dot, DotCr, Text, Cr };
     void text(const char* p, std::size_t n, std::size_t& i) noexcept;
+    std::size_t clean_run(const char* p, std::size_t n, std::size_t i) const noexcept;
     void append(const char* p, std::size_t n) noexcept;
     // The first error wins. The body is dropped at once: it will not be delivered, and
     // what it held would otherwise depend on where the input was split.
