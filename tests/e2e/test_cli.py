@@ -55,6 +55,29 @@ class Cli(e2e.ServerTestCase):
                 p = self.run_ringmail("serve", "--config", path)
                 self.assert_one_line_exit_2(p, key)
 
+    def test_hostile_config_bytes_give_one_printable_line(self):
+        # A terminal escape and a CR inside a value, a NUL byte, a later second error: the
+        # message is one line of printable ASCII naming the first problem (and its line,
+        # except for the handler, which is checked once the whole file is read).
+        cases = [
+            (b"port = 0\nhandler = \x1b[31mred\rX\n", b"handler", b"\\x1b[31mred\\x0dX", None),
+            (b"port = 0\nhostname = a\x00b\n", b"NUL", None, 2),
+            (b"port = 0\nlocal = maybe\nreactors = lots\n", b"local", None, 2),
+        ]
+        for text, word, shown, line in cases:
+            with self.subTest(text=text):
+                path = os.path.join(self.tmp, "hostile.ini")
+                with open(path, "wb") as f:
+                    f.write(text)
+                p = self.run_ringmail("serve", "--config", path)
+                self.assert_one_line_exit_2(p, word.decode())
+                err = p.stderr if isinstance(p.stderr, bytes) else p.stderr.encode()
+                self.assertTrue(all(0x20 <= b < 0x7f for b in err.rstrip(b"\n")), err)
+                if line:
+                    self.assertIn(b"hostile.ini:%d:" % line, err)
+                if shown:
+                    self.assertIn(shown, err)
+
     def test_bad_flag_value_exits_2_with_one_line(self):
         cfg = os.path.join(self.tmp, "mail.ini")
         for args, word in ((["--port", "99999"], "port"), (["--reactors", "lots"], "reactors"),
