@@ -206,7 +206,10 @@ void Reactor::run() {
         io_uring_cq_advance(&ring_, n);
         buffers_->publish();
         flush();
-        if (stopping_ && (count_ == 0 || now_ >= deadline_)) return;
+        if (stopping_ && (count_ == 0 || now_ >= deadline_)) {
+            io_uring_submit(&ring_);  // the last closes are queued SQEs, not yet done
+            return;
+        }
     }
 }
 
