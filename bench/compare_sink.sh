@@ -170,17 +170,7 @@ echo
 echo "smtp-source $(source_flags '1/conn' "$MSGS") 127.0.0.1:PORT   (100/sess adds -d)"
 echo "median of $REPEAT runs; msgs/s range in brackets; CPU = server utime+stime"
 echo
-awk -v hz="$CLK_TCK" -v servers="${SERVERS[*]}" -v cells="${CELLS[*]}" '
-function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function minmax(list,   a, n, i, lo, hi) {
-    n = split(list, a, " "); lo = hi = a[1]
-    for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
-    return sprintf("%.0f-%.0f", lo, hi)
-}
+awk -v hz="$CLK_TCK" -v servers="${SERVERS[*]}" -v cells="${CELLS[*]}" "$(cat "$(dirname "$0")/stats.awk")"'
 {
     k = $1 SUBSEP $2; secs = $5 - $4
     msgs[k] = $3

@@ -433,17 +433,7 @@ echo "smtp-source -d -l $SIZE -m $MSGS -s $SESSIONS -f a@example.com -t b@exampl
 echo "median of $REPEAT runs, msgs/s range in brackets; postfix-smtpd: seconds until its queue is empty;"
 echo "CPU: ringmail process (all threads); Postfix: every process of the instance ($PF_CPU_METHOD)"
 echo
-awk -v servers="${SERVERS[*]}" -v gens="${GENERATORS[*]}" '
-function median(list,   a, n, i, j, t) {
-    n = split(list, a, " ")
-    for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
-    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
-function minmax(list,   a, n, i, lo, hi) {
-    n = split(list, a, " "); lo = hi = a[1]
-    for (i = 2; i <= n; i++) { if (a[i] < lo) lo = a[i]; if (a[i] > hi) hi = a[i] }
-    return sprintf("%.0f-%.0f", lo, hi)
-}
+awk -v servers="${SERVERS[*]}" -v gens="${GENERATORS[*]}" "$(cat "$(dirname "$0")/stats.awk")"'
 {
     k = $1 SUBSEP $2; secs = $5 - $4
     msgs[k] = $3
