@@ -29,7 +29,7 @@ start_server() {  # $1 name; sets port and pid
       for _ in $(seq 100); do grep -q 'listening on' "$work/srv.err" && break; sleep 0.05; done
       port=$(grep -o '127.0.0.1:[0-9]*' "$work/srv.err" | head -1 | cut -d: -f2) ;;
     aiosmtpd)
-      /usr/bin/python3 bench/peers/aiosmtpd-starttls.py 0 "$work/c.pem" "$work/k.pem" > "$work/srv.out" 2>&1 &
+      /usr/bin/python3 bench/peers/aiosmtpd-sink.py 0 "$work/c.pem" "$work/k.pem" > "$work/srv.out" 2>&1 &
       pid=$!
       for _ in $(seq 100); do grep -q 'listening on' "$work/srv.out" && break; sleep 0.05; done
       port=$(grep -o '127.0.0.1:[0-9]*' "$work/srv.out" | head -1 | cut -d: -f2) ;;
