@@ -223,10 +223,12 @@ std::string decode_header_value(std::string_view raw) {
     // The raw value was trimmed, but a word that decodes to nothing or to blanks can leave
     // a blank at either end ("=?utf-8?b?2?= x"); a decoded value never has one, so that
     // decoding what encode_header_value makes of it gives it back (found by fuzzing).
-    std::size_t b = 0, e = out.size();
-    while (b < e && is_blank(out[b])) ++b;
-    while (e > b && is_blank(out[e - 1])) --e;
-    if (b != 0 || e != out.size()) out = out.substr(b, e - b);
+    std::size_t e = out.size();
+    while (e > 0 && is_blank(out[e - 1])) --e;
+    out.erase(e);
+    std::size_t b = 0;
+    while (b < out.size() && is_blank(out[b])) ++b;
+    out.erase(0, b);
     return out;
 }
 
