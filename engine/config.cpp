@@ -14,6 +14,8 @@
 #include <limits>
 #include <string_view>
 
+#include "base/ascii.hpp"
+
 namespace ringmail {
 namespace {
 
@@ -21,7 +23,6 @@ namespace {
 // octets as \xNN, so that a hostile mail.ini cannot put line breaks or terminal escapes
 // into the one-line error.
 std::string shown(std::string_view v) {
-    static constexpr char hex[] = "0123456789abcdef";
     std::string out = "'";
     for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
         const auto c = static_cast<unsigned char>(v[i]);
@@ -29,8 +30,7 @@ std::string shown(std::string_view v) {
             out += static_cast<char>(c);
         } else {
             out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            base::append_hex(out, c, false);
         }
     }
     if (v.size() > 64) out += "...";

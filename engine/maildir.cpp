@@ -4,6 +4,8 @@
 // leaves at most files in tmp/, never a partial file in new/.
 #include "engine/maildir.hpp"
 
+#include "base/date.hpp"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -56,18 +58,13 @@ bool write_all(int fd, const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string trace_header(const Mail& mail, const std::string& hostname, const std::string& id) {
-    char date[64];
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    std::strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
     // RFC 3848: ESMTPS with TLS, ESMTPA/ESMTPSA after AUTH.
     std::string h = "Return-Path: <" + mail.sender + ">\r\nReceived: from " + mail.host + " ([" +
                     mail.ip + "])\r\n\tby " + hostname + " (ringmail) with " +
                     "ESMTP" + (mail.tls.empty() ? "" : "S") + (mail.user.empty() ? "" : "A") + " id " + id;
     if (mail.recipients.size() == 1) h += "\r\n\tfor <" + mail.recipients.front() + ">";
     h += "; ";
-    h += date;
+    h += base::rfc5322_date(std::time(nullptr));
     h += "\r\n";
     return h;
 }

@@ -8,6 +8,8 @@
 
 #include <ctime>
 
+#include "base/ascii.hpp"
+#include "base/date.hpp"
 #include "mime/composer.hpp"
 
 namespace ringmail {
@@ -18,23 +20,10 @@ std::string random_hex(std::size_t bytes) {
         const auto t = static_cast<unsigned long>(std::time(nullptr)) ^ static_cast<unsigned long>(::getpid());
         for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<unsigned char>(t >> (8 * (i % 8)));
     }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : b) {
-        out.push_back(hex[c >> 4]);
-        out.push_back(hex[c & 15]);
-    }
-    return out;
+    return base::hex_encode({reinterpret_cast<const char*>(b.data()), b.size()});
 }
 
-std::string message_date() {
-    char buf[64];
-    const std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S %z", &tm);
-    return buf;
-}
+std::string message_date() { return base::rfc5322_date(std::time(nullptr)); }
 
 std::string new_message_id(const std::string& domain) {
     return random_hex(12) + "@" + (domain.empty() ? "localhost" : domain);

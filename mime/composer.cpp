@@ -2,6 +2,7 @@
 // RFC 2045-2046 entities and multiparts, RFC 2387 multipart/related with RFC 2392 cid
 // references, RFC 2047 words and RFC 2183/2231 file names. Invariant: every line ends in
 // CRLF and holds at most 998 octets; a boundary occurs nowhere in the content it delimits.
+#include "base/ascii.hpp"
 #include "mime/composer.hpp"
 
 #include <algorithm>
@@ -25,9 +26,6 @@ constexpr std::size_t max_line = 998;
 constexpr std::size_t seven_bit_line = 76;
 // RFC 2047 2: an encoded word holds at most 75 octets; "=?UTF-8?B?" + 60 + "?=" is 72.
 constexpr std::size_t b_word_input = 45;
-// A parameter value longer than this goes out as RFC 2231 3 continuations.
-constexpr std::size_t max_param = 70;
-constexpr std::size_t param_chunk = 50;  // " filename*10*=" + 50 + ";" fits in 78
 // RFC 2046 5.1.1: a boundary holds at most 70 characters.
 constexpr std::size_t max_seed = 40;
 // A text field with a longer word goes out as encoded words: a fold cannot split it, and
@@ -38,16 +36,8 @@ bool is_wsp(char c) noexcept { return c == ' ' || c == '\t'; }
 bool is_ascii(std::string_view s) noexcept {
     return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
-char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-std::string lowered(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
+using base::iequals;
+using base::to_lower;
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && is_wsp(s.front())) s.remove_prefix(1);
     while (!s.empty() && is_wsp(s.back())) s.remove_suffix(1);
@@ -231,14 +221,7 @@ std::string address_field(std::string_view raw) {
     return out;
 }
 
-// RFC 2231 4 attribute-char, also RFC 5987 attr-char.
-bool is_attr_char(unsigned char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    return std::string_view("!#$&+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
 std::string percent_encode(std::string_view s, bool (*keep)(unsigned char) noexcept) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     for (char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
@@ -246,43 +229,15 @@ std::string percent_encode(std::string_view s, bool (*keep)(unsigned char) noexc
             out += ch;
         } else {
             out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
+            base::append_hex(out, c);
         }
     }
     return out;
 }
 
-// "; name=..." for a Content-Type or Content-Disposition field. Short printable values go
-// through encode_param; long ones, or ones with quotes, backslashes or controls, as RFC
-// 2231 3-4 continuations of percent-encoded UTF-8, so no line outgrows its limit.
-std::string param(std::string_view name, std::string_view value) {
-    const bool plain = std::none_of(value.begin(), value.end(), [](char c) {
-        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == '"' || c == '\\';
-    });
-    if (plain) {
-        std::string e = encode_param(name, value);
-        const bool printable = std::all_of(e.begin(), e.end(), [](char c) {
-            return static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f;
-        });
-        if (printable && !e.empty() && e.size() <= max_param) return "; " + e;
-    }
-    const std::string pct = percent_encode(value, is_attr_char);
-    if (pct.size() <= param_chunk) return "; " + std::string(name) + "*=utf-8''" + pct;
-    std::string out;
-    for (std::size_t i = 0, n = 0; i < pct.size(); ++n) {
-        std::size_t len = std::min(param_chunk, pct.size() - i);
-        if (i + len < pct.size()) {  // never split a %XX
-            if (pct[i + len - 1] == '%') len -= 1;
-            else if (pct[i + len - 2] == '%') len -= 2;
-        }
-        out.append("; ").append(name).append("*").append(std::to_string(n)).append("*=");
-        if (n == 0) out += "utf-8''";
-        out.append(pct, i, len);
-        i += len;
-    }
-    return out;
-}
+// "; name=..." for a Content-Type or Content-Disposition field: the one RFC 2231 encoder
+// (header_params), which never splits a UTF-8 character across continuation sections.
+std::string param(std::string_view name, std::string_view value) { return "; " + encode_param(name, value); }
 
 struct Entity {
     std::string head;  // Content-* fields, each ending in CRLF
@@ -435,7 +390,7 @@ Entity multipart(std::string_view subtype, const std::vector<Entity>& parts, Bou
 
 Entity body_entity(const ComposeInput& in) {
     Boundaries b(in.boundary_seed);
-    const std::string lower_html = lowered(in.html);
+    const std::string lower_html = to_lower(in.html);
     std::vector<Entity> inline_parts, attached;
     for (const auto& [name, data] : in.attachments) {
         const bool is_inline = !in.html.empty() && references(in.html, lower_html, name);
@@ -528,7 +483,7 @@ std::string guess_type(std::string_view file_name) {
     };
     const std::size_t dot = file_name.rfind('.');
     if (dot != std::string_view::npos) {
-        const std::string ext = lowered(file_name.substr(dot + 1));
+        const std::string ext = to_lower(file_name.substr(dot + 1));
         for (const auto& [e, type] : types)
             if (e == ext) return std::string(type);
     }

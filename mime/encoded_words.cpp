@@ -2,6 +2,7 @@
 // encoding (section 5 rule 3, "phrase"-safe Q so words fit display names too).
 // Invariant: one left-to-right pass; each candidate "=?" costs at most the distance to the
 // next candidate, so decoding is linear in the input whatever its shape.
+#include "base/ascii.hpp"
 #include "mime/encoded_words.hpp"
 
 #include <array>
@@ -64,12 +65,7 @@ bool match_word(std::string_view s, bool loose, Word& w) noexcept {
     return false;
 }
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
+using base::hex_value;
 
 // RFC 2047 4.2: like quoted-printable, but '_' is a space and there are no soft breaks.
 // A malformed "=X" is kept literally (best effort, as for QP).
@@ -120,16 +116,7 @@ bool decode_b(std::string_view text, std::string& out) {
     return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        char x = a[i], y = b[i];
-        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-        if (x != y) return false;
-    }
-    return true;
-}
+using base::iequals;
 
 void append_converted(std::string& out, std::string_view bytes, std::string_view charset) {
     if ((iequals(charset, "utf-8") || iequals(charset, "us-ascii") || iequals(charset, "utf8")) &&
@@ -282,7 +269,6 @@ std::string encode_header_value(std::string_view utf8) {
     const bool use_b = (text.size() + 2) / 3 * 4 + 5 <= q_cost;
     // RFC 2047 2: at most 75 octets per word; "=?UTF-8?Q?" + "?=" leave 63 for the text.
     constexpr std::size_t kRoom = 75 - 12;
-    static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     std::string chunk;  // raw bytes of the current word
     std::size_t used = 0;
@@ -300,8 +286,7 @@ std::string encode_header_value(std::string_view utf8) {
                     out += '_';
                 } else {
                     out += '=';
-                    out += kHex[u >> 4];
-                    out += kHex[u & 15];
+                    base::append_hex(out, u);
                 }
             }
         }

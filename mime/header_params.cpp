@@ -2,6 +2,7 @@
 // syntax, RFC 2183, RFC 2231 3 (continuations), 4 (charset'language'%XX), and the RFC 2047
 // words that mailers put in quoted file names although RFC 2047 5 forbids it there.
 // Invariant: one pass over the value; names lower-cased; the first of duplicates wins.
+#include "base/ascii.hpp"
 #include "mime/header_params.hpp"
 
 #include <algorithm>
@@ -21,20 +22,8 @@ constexpr std::size_t kMaxSectionDigits = 3;
 
 constexpr bool is_blank(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (auto& c : out) c = lower(c);
-    return out;
-}
-
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
+using base::hex_value;
+using base::to_lower;
 
 // RFC 2231 4: "%XX" is an octet; a malformed '%' is kept as is.
 void percent_decode(std::string_view s, std::string& out) {
@@ -246,7 +235,7 @@ HeaderParams parse_header_params(std::string_view raw) {
             i = skip_cfws(raw, i);
             continue;
         }
-        out.value += lower(raw[i++]);
+        out.value += to_lower(raw[i++]);
     }
     Params params;
     while (i < raw.size()) {
@@ -298,19 +287,19 @@ void append_encoded(std::string& out, std::string_view name, std::size_t k, bool
 }  // namespace
 
 std::string encode_param(std::string_view name, std::string_view utf8_value) {
-    // A value with "=?" goes the extended way too, or a reader would take it for RFC 2047.
+    // A value with "=?" goes the extended way too, or a reader would take it for RFC 2047;
+    // so does one with '"' or '\\', since readers disagree on quoted-pairs in file names.
     bool ascii = utf8_value.find("=?") == std::string_view::npos;
     for (const char c : utf8_value) {
         const auto u = static_cast<unsigned char>(c);
-        ascii = ascii && u >= 0x20 && u < 0x7f;
+        ascii = ascii && u >= 0x20 && u < 0x7f && c != '"' && c != '\\';
     }
     const std::string value = ascii || is_valid_utf8(utf8_value) ? std::string(utf8_value)
                                                                  : utf8_or_latin1(utf8_value);
-    static constexpr char kHex[] = "0123456789ABCDEF";
     const std::size_t room = section_room(name);
     std::vector<std::string> pieces(1);
     for (std::size_t i = 0; i < value.size();) {
-        // Never split a UTF-8 character (or a quoted pair) across sections: some readers
+        // Never split a UTF-8 character across sections: some readers
         // decode each section on its own.
         const auto lead = static_cast<unsigned char>(value[i]);
         std::size_t cn = ascii || lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
@@ -319,15 +308,11 @@ std::string encode_param(std::string_view name, std::string_view utf8_value) {
         for (std::size_t k = 0; k < cn; ++k) {
             const char c = value[i + k];
             const auto u = static_cast<unsigned char>(c);
-            if (ascii) {
-                if (c == '"' || c == '\\') enc += '\\';
-                enc += c;
-            } else if (attr_char(u)) {
+            if (ascii || attr_char(u)) {
                 enc += c;
             } else {
                 enc += '%';
-                enc += kHex[u >> 4];
-                enc += kHex[u & 15];
+                base::append_hex(enc, u);
             }
         }
         if (!pieces.back().empty() && pieces.back().size() + enc.size() > room) pieces.emplace_back();

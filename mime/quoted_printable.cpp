@@ -2,6 +2,7 @@
 // The decoder is one byte-at-a-time state machine (step); decode() only copies the runs
 // that step() would copy anyway (up to the next '=' or LF, less trailing spaces and CRs)
 // and decodes whole "=XY" escapes inline, so any split of the input gives the same bytes.
+#include "base/ascii.hpp"
 #include "mime/quoted_printable.hpp"
 
 #include <algorithm>
@@ -241,7 +242,7 @@ constexpr std::array<bool, 256> make_literal() {
     return t;
 }
 constexpr auto kLiteral = make_literal();
-constexpr char kUpperHex[] = "0123456789ABCDEF";
+using base::kUpperHex;
 
 // RFC 2045 6.7 (5): encoded lines are at most 76 characters; a soft break "=" counts.
 constexpr std::size_t kMaxLine = 76;

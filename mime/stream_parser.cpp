@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/ascii.hpp"
 #include "mime/base64.hpp"
 #include "mime/charset.hpp"
 #include "mime/encoded_words.hpp"
@@ -23,11 +24,7 @@ namespace {
 // some transport padding, a longer line is never a delimiter.
 constexpr std::size_t kMaxDelimiterLine = 256;
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return (x | 0x20) == (y | 0x20);
-           });
-}
+using base::iequals;
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))

@@ -3,6 +3,7 @@
 // literal, and the lengths of 4.5.3.1 hold.
 #include "proto/path.hpp"
 
+#include "base/ascii.hpp"
 #include <algorithm>
 #include <charconv>
 
@@ -11,18 +12,11 @@ namespace {
 
 bool is_atext(unsigned char c) noexcept {
     if (c >= 0x80) return true;  // only reaches a mailbox with SMTPUTF8; checked by the caller
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    if (c >= '0' && c <= '9') return true;
+    if (base::is_alnum(char(c))) return true;
     return std::string_view("!#$%&'*+-/=?^_`{|}~").find(char(c)) != std::string_view::npos;
 }
 
-// ASCII case folding of letters only (`| 0x20` alone would make "\x17BIT" equal "7BIT").
-constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c | 0x20) : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
+using base::iequals;
 
 bool valid_dot_string(std::string_view s) noexcept {
     if (s.empty() || s.front() == '.' || s.back() == '.') return false;
@@ -67,7 +61,7 @@ bool valid_domain(std::string_view d) noexcept {
             continue;
         }
         const auto c = static_cast<unsigned char>(d[i]);
-        const bool alnum = ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || (c >= '0' && c <= '9');
+        const bool alnum = base::is_alnum(c);
         if (!(alnum || c >= 0x80 || (c == '-' && label > 0))) return false;
         ++label;
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "base/ascii.hpp"
 #include "proto/path.hpp"
 #include "proto/sasl.hpp"
 #include "proto/server_session.hpp"
@@ -11,18 +12,9 @@
 namespace ringmail::proto {
 namespace {
 
-// ASCII case folding of letters only: folding by `| 0x20` alone would make "\x1a" equal
-// ':' and accept "MAIL FROM\x1a<...>".
-constexpr char lower(char c) noexcept { return c >= 'A' && c <= 'Z' ? char(c | 0x20) : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool istarts(std::string_view s, std::string_view prefix) noexcept {
-    return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
+// Letters-only folding (base/ascii.hpp): "MAIL FROM\x1a<...>" must not pass for "FROM:".
+using base::iequals;
+using base::istarts_with;
 
 std::string_view trim(std::string_view s) noexcept {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -117,7 +109,7 @@ void ServerSession::cmd_helo(std::string_view arg) {
 void ServerSession::cmd_mail(std::string_view arg) {
     if (!greeted_) return reply(Error::NeedHelo);
     if (in_mail_) return reply(Error::NestedMail);
-    if (!istarts(arg, "FROM:")) return reply(Error::SyntaxArgs);
+    if (!istarts_with(arg, "FROM:")) return reply(Error::SyntaxArgs);
     const PathParse path = parse_path(arg.substr(5), false);
     if (path.error != Error::None) return reply(path.error);
     if (!esmtp_ && !path.params.empty()) return reply(Error::UnknownParameter);
@@ -133,7 +125,7 @@ void ServerSession::cmd_mail(std::string_view arg) {
 
 void ServerSession::cmd_rcpt(std::string_view arg) {
     if (!in_mail_) return reply(Error::NeedMail);
-    if (!istarts(arg, "TO:")) return reply(Error::SyntaxArgs);
+    if (!istarts_with(arg, "TO:")) return reply(Error::SyntaxArgs);
     const PathParse path = parse_path(arg.substr(3), true);
     if (path.error != Error::None) return reply(path.error);
     if (const Error e = check_rcpt_params(path.params); e != Error::None) return reply(e);

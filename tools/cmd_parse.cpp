@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.hpp"
 #include "engine/addresses.hpp"
 #include "mime/stream_parser.hpp"
 #include "tools/commands.hpp"
@@ -23,13 +24,7 @@ std::string sha256_hex(const std::string& data) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out.push_back(hex[md[i] >> 4]);
-        out.push_back(hex[md[i] & 15]);
-    }
-    return out;
+    return base::hex_encode({reinterpret_cast<const char*>(md), len});
 }
 
 nlohmann::json optional_field(const std::optional<std::string>& v) {

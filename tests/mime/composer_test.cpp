@@ -248,7 +248,8 @@ TEST(Composer, NonAsciiAndLongFileNames) {
     const std::string m = compose(in);
     EXPECT_TRUE(well_formed(m));
     EXPECT_TRUE(has(m, "filename*"));
-    EXPECT_TRUE(has(m, "filename*0*=utf-8''nnnn"));
+    // RFC 2231 3: a long ASCII name as continuations; the parser joins them again.
+    EXPECT_TRUE(has(m, "filename*0=\"nnnn"));
     EXPECT_TRUE(has(m, "filename*=utf-8''quote%22back%5Cslash.txt"));
     // Our own fields stay within the RFC 5322 78-column recommendation.
     std::size_t col = 0, longest = 0;
@@ -257,6 +258,50 @@ TEST(Composer, NonAsciiAndLongFileNames) {
         longest = std::max(longest, col);
     }
     EXPECT_LE(longest, 79u);
+    const ringmail::mime::ParsedMail p = ringmail::mime::parse_message(m);
+    for (const auto& [name, data] : in.attachments) {
+        const auto it = p.attachments.find(name);
+        ASSERT_NE(it, p.attachments.end()) << name;
+        EXPECT_EQ(it->second.data, data);
+    }
+}
+
+// The one RFC 2231 encoder never splits a UTF-8 sequence across continuation sections
+// (some readers decode each section on its own): every section decodes to valid UTF-8.
+TEST(Composer, ContinuationsNeverSplitUtf8) {
+    for (const std::string ch : {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x93\x8e"}) {
+        for (std::size_t pad = 0; pad < 8; ++pad) {
+            ComposeInput in = basic();
+            in.text = "x";
+            std::string name(pad, 'a');
+            for (int i = 0; i < 40; ++i) name += ch;
+            in.attachments = {{name + ".pdf", "1"}};
+            const std::string m = compose(in);
+            std::size_t sections = 0;
+            for (std::size_t at = m.find("filename*"); at != std::string::npos; at = m.find("filename*", at + 1)) {
+                const std::size_t q = m.find("''", at);
+                std::size_t v = m.find('=', at) + 1;
+                if (q != std::string::npos && q < m.find('\n', at)) v = q + 2;
+                std::string value = m.substr(v, m.find_first_of(";\r", v) - v);
+                std::string bytes;
+                for (std::size_t i = 0; i < value.size(); ++i) {
+                    if (value[i] == '%' && i + 2 < value.size() + 1) {
+                        bytes += static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16));
+                        i += 2;
+                    } else {
+                        bytes += value[i];
+                    }
+                }
+                // A section starts and ends on a character boundary.
+                ASSERT_FALSE(bytes.empty());
+                EXPECT_NE(static_cast<unsigned char>(bytes.front()) & 0xc0, 0x80u) << value;
+                const auto last = static_cast<unsigned char>(bytes.back());
+                EXPECT_TRUE(last < 0x80 || (last & 0xc0) == 0x80) << value;
+                ++sections;
+            }
+            EXPECT_GT(sections, 1u);
+        }
+    }
 }
 
 TEST(Composer, HeaderValuesCannotInjectFields) {

@@ -133,7 +133,9 @@ TEST(HeaderParams, ManyParamsStayCheap) {
 
 TEST(HeaderParams, EncodeParamAsciiAndUtf8) {
     EXPECT_EQ(encode_param("filename", "report.pdf"), "filename=\"report.pdf\"");
-    EXPECT_EQ(encode_param("name", "a \"b\" \\c"), "name=\"a \\\"b\\\" \\\\c\"");
+    // Quotes and backslashes go percent-encoded: readers disagree on quoted-pairs.
+    EXPECT_EQ(encode_param("name", "a \"b\" \\c"), "name*=utf-8''a%20%22b%22%20%5Cc");
+    EXPECT_EQ(parse_header_params("x; " + encode_param("name", "a \"b\" \\c")).param("name"), "a \"b\" \\c");
     EXPECT_EQ(encode_param("filename", "caf\xC3\xA9 menu.pdf"), "filename*=utf-8''caf%C3%A9%20menu.pdf");
 }
 

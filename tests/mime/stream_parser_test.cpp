@@ -51,6 +51,14 @@ TEST(StreamParser, PlainTextMessage) {
     EXPECT_TRUE(m.attachments.empty());
 }
 
+// Control bytes never fold to letters: "base\x16\x14" is an unknown encoding, so the
+// body stays as it is (every other MIME reader agrees), not base64-decoded.
+TEST(StreamParser, ControlBytesInEncodingNameAreNotBase64) {
+    const auto m = parse_all_splits(std::string(
+        "Subject: x\r\nContent-Transfer-Encoding: base\x16\x14\r\n\r\naGVsbG8=\r\n"));
+    EXPECT_EQ(m.message, "aGVsbG8=\r\n");
+}
+
 TEST(StreamParser, FoldedSubjectIsUnfolded) {
     const auto m = parse_all_splits("Subject: a long\r\n subject line\r\n\r\nbody\r\n");
     EXPECT_EQ(m.subject, "a long subject line");
