@@ -285,11 +285,20 @@ void StreamParser::Impl::new_part_headers() {
 
 namespace {
 
+// An mbox envelope line, "From " or ">From " (mboxrd quoting), but not the From field
+// in obsolete syntax, "From :" (RFC 5322 4.5.3). Forwarded mbox messages carry them
+// anywhere in the header; Python's email, mutt and GMime skip them there.
+bool is_mbox_from_line(std::string_view s) noexcept {
+    if (!s.empty() && s.front() == '>') s.remove_prefix(1);
+    if (s.rfind("From ", 0) != 0) return false;
+    s.remove_prefix(5);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    return s.empty() || s.front() != ':';
+}
+
 // "Name:" with a printable, space-free name (RFC 5322 2.2), or a folded continuation.
-// The very first line of a message may be an mbox "From " line.
-bool is_field_line(std::string_view s, bool first) noexcept {
+bool is_field_line(std::string_view s) noexcept {
     if (s.front() == ' ' || s.front() == '\t') return true;
-    if (first && s.rfind("From ", 0) == 0) return true;
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
         if (c == ':') return i > 0;
@@ -314,7 +323,8 @@ void StreamParser::Impl::header_line(std::string_view l) {
         begin_body();
         return;
     }
-    if (!is_field_line(s, header.empty() && top)) {
+    if (top && is_mbox_from_line(s)) return;  // the message's own header only
+    if (!is_field_line(s)) {
         // Not a header field and not a continuation: the blank line is missing, so the
         // body starts here (RFC 5322 2.1; Python's email reads it the same way).
         begin_body();

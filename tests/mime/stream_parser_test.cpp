@@ -28,6 +28,10 @@ ParsedMail parse_all_splits(std::string_view msg) {
         EXPECT_EQ(m.message, whole.message);
         EXPECT_EQ(m.message_is_html, whole.message_is_html);
         EXPECT_EQ(m.subject, whole.subject);
+        EXPECT_EQ(m.from, whole.from);
+        EXPECT_EQ(m.to, whole.to);
+        EXPECT_EQ(m.cc, whole.cc);
+        EXPECT_EQ(m.bcc, whole.bcc);
         ASSERT_EQ(m.attachments.size(), whole.attachments.size());
         for (const auto& [name, a] : whole.attachments) {
             auto it = m.attachments.find(name);
@@ -219,6 +223,38 @@ TEST(StreamParser, RelatedStartParameterNamesTheRoot) {
     EXPECT_EQ(m.message, "<img src=cid:img@x>");
     ASSERT_EQ(m.attachments.size(), 1u);
     EXPECT_EQ(m.attachments.begin()->first, "img@x");
+}
+
+// Forwarded mbox messages carry "From " (and ">From ") envelope lines among the fields:
+// they are skipped, as Python's email, mutt and GMime do, and do not end the header.
+TEST(StreamParser, MboxFromLinesInTheTopHeaderAreSkipped) {
+    const auto m = parse_all_splits(
+        "Subject: x\r\nFrom alice@example.com Mon Jan 1 00:00:00 2024\r\nTo: b@c\r\n\r\nbody");
+    EXPECT_EQ(m.subject, "x");
+    EXPECT_EQ(m.to, "b@c");
+    EXPECT_EQ(m.message, "body");
+
+    const auto q = parse_all_splits(
+        "From bob@example.com Mon Jan 1 00:00:00 2024\n>From carol@example.com Tue Jan 2 2024\n"
+        "From: Alice <a@example.com>\nFrom dave@example.com Wed Jan 3 2024\nSubject: y\n"
+        ">From erin@example.com\nCc: c@d\n\nbody\n");
+    EXPECT_EQ(q.from, "Alice <a@example.com>");
+    EXPECT_EQ(q.subject, "y");
+    EXPECT_EQ(q.cc, "c@d");
+    EXPECT_EQ(q.message, "body\n");
+
+    // "From :" is the From field in obsolete syntax (RFC 5322 4.5.3), not an mbox line.
+    const auto f = parse_all_splits("Subject: z\r\nFrom : a@b\r\n\r\nbody");
+    EXPECT_EQ(f.from, "a@b");
+    EXPECT_EQ(f.message, "body");
+}
+
+// Only the message's own header: in a part's header a "From " line starts the body.
+TEST(StreamParser, MboxFromLineInAPartHeaderStartsItsBody) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\nFrom alice@example.com Mon Jan 1 2024\r\nline\r\n--b--\r\n");
+    EXPECT_EQ(m.message, "From alice@example.com Mon Jan 1 2024\r\nline");
 }
 
 }  // namespace
