@@ -98,6 +98,10 @@ struct StreamParser::Impl {
     bool have_html = false, have_text = false;
     std::string html, text;        // decoded, still in their charsets
     std::string html_charset, text_charset;
+    // The text body part's file name and Content-ID, and whether it sits directly in a
+    // multipart/alternative: a named one that HTML replaces becomes an attachment.
+    std::string text_name, text_cid;
+    bool text_in_alternative = false;
 
     explicit Impl(const MimeLimits& l) : limits(l) {}
 
@@ -111,6 +115,7 @@ struct StreamParser::Impl {
     void flush_eol();
     void end_part();
     void new_part_headers();
+    void choose_sink(const std::string& type, bool attachment);
     void add_attachment(std::string name, Attachment a);
     ParsedMail finish();
 };
@@ -421,18 +426,41 @@ void StreamParser::Impl::begin_body() {
     if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
     part.cid = id;
 
-    const bool attachment = cd.value == "attachment";
+    choose_sink(ct.value, cd.value == "attachment");
+}
+
+// Body or attachment (RFC 2183 2.1: an inline part is shown, whatever its file name).
+// The first HTML candidate is the body, else the first text one. A later candidate is an
+// attachment, or dropped inside a multipart/alternative (another rendering of the body)
+// unless it has a file name: a named part is a file the sender attached, never dropped
+// but as the plain rendering in the HTML body's multipart/alternative.
+void StreamParser::Impl::choose_sink(const std::string& type, bool attachment) {
+    const bool named = !part.name.empty();
     const bool in_alternative = !stack.empty() && stack.back().subtype == "alternative";
     // In multipart/related only the root (the first part) can be the body (RFC 2387 3.2).
     // In multipart/related the root is the part named by `start`, else the first.
     const bool related_root = stack.empty() || stack.back().subtype != "related" ||
                               (stack.back().start.empty() ? stack.back().parts == 1 : part.cid == stack.back().start);
-    const bool body_candidate = !attachment && part.name.empty() && related_root;
-    if (body_candidate && ct.value == "text/html") {
-        part.sink = have_html ? (in_alternative ? Sink::Discard : Sink::Attachment) : Sink::Html;
+    const bool body_candidate = !attachment && related_root;
+    const Sink later = in_alternative && !named ? Sink::Discard : Sink::Attachment;
+    if (body_candidate && type == "text/html") {
+        part.sink = have_html ? later : Sink::Html;
+        if (!have_html && have_text && !text_name.empty() && !text_in_alternative) {
+            // The named text part that looked like the body is a file after all.
+            add_attachment(std::move(text_name), Attachment{std::move(text), "text/plain", std::move(text_cid)});
+            text.clear();
+            text_name.clear();
+            text_cid.clear();
+            have_text = false;  // as if it had never been a candidate
+        }
         have_html = true;
-    } else if (body_candidate && ct.value == "text/plain") {
-        part.sink = have_text ? (in_alternative ? Sink::Discard : Sink::Attachment) : Sink::Text;
+    } else if (body_candidate && type == "text/plain" && !(named && have_html && !in_alternative)) {
+        part.sink = have_text ? later : Sink::Text;
+        if (!have_text) {
+            text_name = part.name;
+            text_cid = part.cid;
+            text_in_alternative = in_alternative;
+        }
         have_text = true;
     } else {
         part.sink = Sink::Attachment;

@@ -257,5 +257,77 @@ TEST(StreamParser, MboxFromLineInAPartHeaderStartsItsBody) {
     EXPECT_EQ(m.message, "From alice@example.com Mon Jan 1 2024\r\nline");
 }
 
+// RFC 2183: an inline part is shown, so the first inline text part is the body whatever
+// its file name (as Python's email, Thunderbird and mutt show it).
+TEST(StreamParser, NamedInlineTextPartIsTheBody) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\nContent-Disposition: inline; filename=notes.txt\r\n\r\nhello\r\n"
+        "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=r.pdf\r\n\r\n%PDF\r\n--b--\r\n");
+    EXPECT_EQ(m.message, "hello");
+    EXPECT_FALSE(m.message_is_html);
+    ASSERT_EQ(m.attachments.size(), 1u);
+    EXPECT_EQ(m.attachments.count("r.pdf"), 1u);
+
+    const auto single = parse_all_splits("Subject: s\r\nContent-Type: text/plain; name=\"x.txt\"\r\n\r\nhi\r\n");
+    EXPECT_EQ(single.message, "hi\r\n");
+    EXPECT_TRUE(single.attachments.empty());
+
+    const auto html = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/html; name=page.html\r\n\r\n<p>x</p>\r\n--b--\r\n");
+    EXPECT_TRUE(html.message_is_html);
+    EXPECT_EQ(html.message, "<p>x</p>");
+    EXPECT_TRUE(html.attachments.empty());
+
+    // Later named text parts are attachments under their names, as before.
+    const auto two = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain; name=msg.txt\r\n\r\none\r\n"
+        "--b\r\nContent-Type: text/plain; name=msg.txt\r\n\r\ntwo\r\n--b--\r\n");
+    EXPECT_EQ(two.message, "one");
+    ASSERT_EQ(two.attachments.size(), 1u);
+    EXPECT_EQ(two.attachments.at("msg.txt").data, "two");
+}
+
+TEST(StreamParser, TextWithAttachmentDispositionStaysAnAttachment) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename=log.txt\r\n\r\nlog\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n--b--\r\n");
+    EXPECT_EQ(m.message, "body");
+    ASSERT_EQ(m.attachments.size(), 1u);
+    EXPECT_EQ(m.attachments.at("log.txt").data, "log");
+
+    const auto single = parse_all_splits("Content-Type: text/html\r\nContent-Disposition: attachment\r\n\r\n<p>x</p>");
+    EXPECT_TRUE(single.message.empty());
+    ASSERT_EQ(single.attachments.size(), 1u);
+    EXPECT_EQ(single.attachments.begin()->second.data, "<p>x</p>");
+}
+
+// HTML is still preferred; a named text part is never lost to it, except as the plain
+// rendering inside the HTML body's multipart/alternative.
+TEST(StreamParser, NamedTextPartsWithAnHtmlBody) {
+    const auto alt = parse_all_splits(
+        "Content-Type: multipart/alternative; boundary=a\r\n\r\n"
+        "--a\r\nContent-Type: text/plain; name=m.txt\r\n\r\nplain\r\n"
+        "--a\r\nContent-Type: text/html; name=m.html\r\n\r\n<p>html</p>\r\n--a--\r\n");
+    EXPECT_TRUE(alt.message_is_html);
+    EXPECT_EQ(alt.message, "<p>html</p>");
+    EXPECT_TRUE(alt.attachments.empty());
+
+    for (const bool text_first : {true, false}) {
+        const std::string text = "--b\r\nContent-Type: text/plain\r\nContent-Disposition: inline; filename=notes.txt\r\n\r\nnotes\r\n";
+        const std::string html = "--b\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n";
+        const auto m = parse_all_splits("Content-Type: multipart/mixed; boundary=b\r\n\r\n" +
+                                        (text_first ? text + html : html + text) + "--b--\r\n");
+        EXPECT_TRUE(m.message_is_html) << text_first;
+        EXPECT_EQ(m.message, "<p>hi</p>") << text_first;
+        ASSERT_EQ(m.attachments.size(), 1u) << text_first;
+        EXPECT_EQ(m.attachments.at("notes.txt").data, "notes") << text_first;
+        EXPECT_EQ(m.attachments.at("notes.txt").type, "text/plain") << text_first;
+    }
+}
+
 }  // namespace
 }  // namespace ringmail::mime
