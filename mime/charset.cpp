@@ -252,7 +252,11 @@ std::string iconv_to_utf8(iconv_t cd, std::string_view in) {
         if (r != static_cast<std::size_t>(-1) || errno == E2BIG) continue;
         out += kReplacement;
         if (errno != EILSEQ) break;  // EINVAL: an incomplete sequence ends the input
-        ++ip;                        // skip the bad byte and go on with the rest
+        // Skip the bad byte and go on with the rest from the initial state: a stateful
+        // decoder (UTF-7's base64 run, ISO-2022's shift) can stay in the state that
+        // failed, and would turn the rest of the part into U+FFFD or garbage.
+        iconv(cd, nullptr, nullptr, nullptr, nullptr);
+        ++ip;
         --il;
     }
     char* op = buf;

@@ -118,6 +118,25 @@ TEST(Charset, InvalidSequencesInIconvCharsetsDoNotLoseTheRest) {
     EXPECT_EQ(to_utf8("\x82\xa0\x82", "shift_jis"), "\xe3\x81\x82" + kFffd);  // truncated at the end
 }
 
+// After an invalid sequence the converter starts again from its initial state: UTF-7 is
+// stateful, and "+2D3-" (a lone high surrogate) left it inside a base64 run, so the valid
+// text after it came out as U+FFFD and garbage.
+TEST(Charset, InvalidSequenceInUtf7DoesNotSpoilTheRest) {
+    for (const std::string tail : {" valid tail", "-valid tail", " Hi Mom -+Jjo--!"}) {
+        const std::string out = to_utf8("x +2D3-" + tail, "utf-7");
+        const std::string want_tail = tail == " Hi Mom -+Jjo--!" ? " Hi Mom -\xe2\x98\xba-!" : tail.substr(1);
+        EXPECT_TRUE(is_valid_utf8(out)) << tail;
+        EXPECT_EQ(out.substr(0, 2 + kFffd.size()), "x " + kFffd) << tail;
+        ASSERT_GE(out.size(), want_tail.size()) << tail;
+        EXPECT_EQ(out.substr(out.size() - want_tail.size()), want_tail) << out;
+    }
+    // A base64 run cut short by an invalid byte: what it held so far, U+FFFD, the rest.
+    const std::string out = to_utf8("+ZeVnLIqe\x80 and then plain text", "utf-7");
+    EXPECT_EQ(out.substr(0, 9), "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e");
+    EXPECT_NE(out.find(kFffd), std::string::npos);
+    EXPECT_EQ(out.substr(out.size() - 20), " and then plain text") << out;
+}
+
 TEST(Charset, Ucs4BeyondUnicodeBecomesReplacementNotLongSequences) {
     // glibc's iconv writes code points past U+10FFFF as 5/6-byte "UTF-8" (fuzz finding).
     const std::string out = to_utf8(std::string("\x00\x00\x00\x41\xff\xff\xff\xff", 8), "ucs-4");
