@@ -7,7 +7,7 @@
 #include <set>
 #include <string>
 
-#include "engine/server.hpp"
+#include "smtpd/server.hpp"
 
 int main(int argc, char** argv) {
     const std::string config = argc > 1 ? argv[1] : "mail.ini";

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/send.hpp"
+#include "client/send.hpp"
 #include "mime/address_list.hpp"
 
 int main(int argc, char** argv) {

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "engine/config.hpp"
+#include "config/config.hpp"
 #include "fuzz/fuzz_support.hpp"
 
 using ringmail::fuzz::check;

@@ -43,7 +43,7 @@ inline proto::Limits fuzz_limits() noexcept {
 
 // Handler verdicts that depend on the input only: recipients r… rejected, t… deferred;
 // password "wrong" rejected; a body with "X-Test: reject" rejected.
-inline proto::Verdict verdict(proto::ServerSession& s, proto::Need need, std::string& log) {
+inline proto::Resolution verdict(proto::ServerSession& s, proto::Need need, std::string& log) {
     using proto::Outcome;
     switch (need) {
     case proto::Need::Recipient: {
@@ -55,7 +55,7 @@ inline proto::Verdict verdict(proto::ServerSession& s, proto::Need need, std::st
     }
     case proto::Need::Auth:
         log += "auth:" + std::string(s.auth_user()) + ":" + std::string(s.auth_password()) + "\n";
-        return s.auth_password() == "wrong" ? proto::Verdict{Outcome::Reject, {}} : proto::Verdict{};
+        return s.auth_password() == "wrong" ? proto::Resolution{Outcome::Reject, {}} : proto::Resolution{};
     case proto::Need::Message: {
         const proto::Envelope e = s.take_message();
         const proto::Limits l = fuzz_limits();

@@ -70,7 +70,7 @@ std::size_t BodyReader::clean_run(const char* p, std::size_t n, std::size_t i) c
     return j;
 }
 
-BodyReader::Result BodyReader::feed_data(std::span<const char> in) noexcept {
+BodyReader::DataStep BodyReader::feed_data(std::span<const char> in) noexcept {
     const char* p = in.data();
     const std::size_t n = in.size();
     std::size_t i = 0;

@@ -16,11 +16,11 @@ public:
     // Starts a message; unstuffed bytes are appended to `*body` until an error is latched.
     void start(std::string* body, std::uint64_t max_size, std::size_t max_line) noexcept;
 
-    struct Result {
+    struct DataStep {
         std::size_t consumed;
         bool done;  // DATA only: <CRLF>.<CRLF> seen (it is not part of the body)
     };
-    Result feed_data(std::span<const char> in) noexcept;
+    DataStep feed_data(std::span<const char> in) noexcept;
     // Consumes all of `in` (the caller bounds it by the chunk size).
     void feed_chunk(std::span<const char> in) noexcept;
     // BDAT LAST: a message may not end inside a CR LF pair.

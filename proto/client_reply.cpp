@@ -40,8 +40,8 @@ std::string ServerReply::to_string() const {
     return out;
 }
 
-ReplyReader::Result ReplyReader::feed(std::span<const char> in) noexcept {
-    Result r;
+ReplyReader::ReadStep ReplyReader::feed(std::span<const char> in) noexcept {
+    ReadStep r;
     if (done_) {
         partial_ = ServerReply{};
         done_ = false;

@@ -42,13 +42,13 @@ struct ReplyLimits {
 class ReplyReader {
 public:
     explicit ReplyReader(ReplyLimits limits = {}) noexcept : limits_(limits) {}
-    struct Result {
+    struct ReadStep {
         std::size_t consumed = 0;
         bool complete = false;           // `reply()` holds a whole reply
         ReplyError error = ReplyError::None;
     };
     // Stops after the first complete reply or error.
-    Result feed(std::span<const char> in) noexcept;
+    ReadStep feed(std::span<const char> in) noexcept;
     // The finished reply; the reader starts a new one on the next feed().
     ServerReply take() noexcept;
     bool mid_reply() const noexcept { return !partial_.lines.empty(); }

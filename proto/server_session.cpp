@@ -131,7 +131,7 @@ Envelope ServerSession::take_message() noexcept {
     return m;
 }
 
-void ServerSession::resolve(const Verdict& v) noexcept {
+void ServerSession::resolve(const Resolution& v) noexcept {
     const Need was = need_;
     need_ = Need::Input;
     const bool ok = v.outcome == Outcome::Accept;

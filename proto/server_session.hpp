@@ -28,7 +28,7 @@ struct Step {
 
 enum class Outcome : std::uint8_t { Accept, TempFail, Reject };
 
-struct Verdict {
+struct Resolution {
     Outcome outcome = Outcome::Accept;
     std::string_view text;  // reply text; empty gives the default
 };
@@ -46,13 +46,17 @@ struct Envelope {
 class ServerSession {
 public:
     ServerSession(const Limits& limits, Features features, std::string_view hostname) noexcept;
+    // reader_ holds a pointer to body_: a copied or moved session would write into the
+    // old one's body. Sessions stay where they were made (the reactor holds them by slot).
+    ServerSession(const ServerSession&) = delete;
+    ServerSession& operator=(const ServerSession&) = delete;
 
     // Appends the 220 greeting (RFC 5321 4.3.1).
     void greet(Timestamp now) noexcept;
     Step feed(std::span<const char> in, Timestamp now) noexcept;
 
     // Answers the pending Need (Recipient, Auth or Message) and resumes input.
-    void resolve(const Verdict& v) noexcept;
+    void resolve(const Resolution& v) noexcept;
     // The TLS handshake finished: after STARTTLS, or before the greeting on an implicit
     // TLS port. RFC 3207 4.2: forget everything the client said before (EHLO, AUTH, the
     // transaction); the client starts again with EHLO. No new greeting is sent.

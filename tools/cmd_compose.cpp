@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/send.hpp"
+#include "client/send.hpp"
 #include "mime/composer.hpp"
 #include "tools/commands.hpp"
 

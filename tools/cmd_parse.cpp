@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "base/ascii.hpp"
-#include "engine/addresses.hpp"
+#include "mime/addresses.hpp"
 #include "mime/stream_parser.hpp"
 #include "tools/commands.hpp"
 

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/send.hpp"
-#include "engine/smtp_client.hpp"
+#include "client/send.hpp"
+#include "client/smtp_client.hpp"
 #include "mime/address_list.hpp"
 #include "mime/composer.hpp"
 #include "tools/commands.hpp"

@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/config.hpp"
-#include "engine/server.hpp"
+#include "config/config.hpp"
+#include "smtpd/server.hpp"
 #include "tools/commands.hpp"
 
 namespace ringmail::tools {

@@ -28,9 +28,9 @@ constexpr std::uint64_t kForceGraceNs = 5'000'000'000;
 constexpr std::uint64_t kConnectWaitNs = 30'000'000'000;
 constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
 
-enum : std::uint64_t { kConnectTag = 1, kRecvTag = 2, kSendTag = 3, kTagMask = 7 };
+// Payload of our SQEs: the connection's index in conns_, times 4, plus the operation.
+enum : std::uint64_t { kConnectTag = 1, kRecvTag = 2, kSendTag = 3, kTagMask = 3 };
 
-std::uint64_t tag(Connection& c, std::uint64_t t) noexcept { return reinterpret_cast<std::uint64_t>(&c) | t; }
 
 unsigned pow2_clamp(std::uint64_t want, unsigned lo, unsigned hi) noexcept {
     unsigned v = lo;
@@ -59,28 +59,16 @@ Worker::Worker(const Options& opt, const PayloadSet& payloads, const Target& tar
 Worker::~Worker() {
     for (unsigned i = 0; i < plan_.connections; ++i)
         if (conns_[i].fd >= 0) ::close(conns_[i].fd);
-    if (ring_ok_) io_uring_queue_exit(&ring_);
 }
 
 bool Worker::setup() noexcept {
-    io_uring_params p{};
-    // This thread alone submits and reaps, and completions run only when it waits.
-    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL;
-    const unsigned entries = pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 4096);
-    int rc = io_uring_queue_init_params(entries, &ring_, &p);
-    if (rc == -EINVAL) {  // kernels before 6.1: a plain ring
-        p = {};
-        rc = io_uring_queue_init_params(entries, &ring_, &p);
-    }
-    if (rc < 0) {
-        fatal_ = std::string("io_uring: ") + std::strerror(-rc);
-        return false;
-    }
-    ring_ok_ = true;
     // One provided buffer per pending reply; a connection holds one only while its
     // completion is being handled, so idle connections cost none.
     try {
-        buffers_.emplace(ring_, pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 8192), kBufSize, kBufGroup);
+        ring_.emplace(pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 4096));
+        ring_->start();  // this thread is the ring's one issuer
+        id_ = ring_->add(*this);
+        buffers_.emplace(ring_->raw(), pow2_clamp(std::uint64_t(plan_.connections) * 2, 64, 8192), kBufSize, kBufGroup);
     } catch (const std::exception& e) {
         fatal_ = e.what();
         return false;
@@ -88,13 +76,9 @@ bool Worker::setup() noexcept {
     return true;
 }
 
-io_uring_sqe* Worker::sqe() noexcept {
-    io_uring_sqe* s = io_uring_get_sqe(&ring_);
-    while (!s) {  // the submission queue is full: hand it to the kernel now
-        io_uring_submit(&ring_);
-        s = io_uring_get_sqe(&ring_);
-    }
-    return s;
+void Worker::prep(io_uring_sqe* s, Connection& c, std::uint64_t op) noexcept {
+    const auto index = static_cast<std::uint64_t>(&c - conns_.get());
+    io_uring_sqe_set_data64(s, io::Ring::user_data(id_, index << 2 | op));
 }
 
 std::uint64_t Worker::next_random() noexcept {  // xorshift64*
@@ -135,15 +119,8 @@ void Worker::run() noexcept {
     live_ = plan_.connections;
     for (unsigned i = 0; i < plan_.connections; ++i) open(conns_[i]);
     while (live_ > 0) {
-        wait();
+        wait();  // and the completions it brought
         now_ = mono_ns();
-        unsigned head = 0, n = 0;
-        io_uring_cqe* cqe = nullptr;
-        io_uring_for_each_cqe(&ring_, head, cqe) {
-            on_cqe(*cqe);
-            ++n;
-        }
-        io_uring_cq_advance(&ring_, n);
         buffers_->publish();
         tick();
         if (forced_ && now_ >= drain_ns_ + kForceGraceNs) break;  // closes that never came back
@@ -168,14 +145,11 @@ void Worker::wait() noexcept {
     __kernel_timespec ts{};
     ts.tv_sec = static_cast<long long>(rel / 1'000'000'000u);
     ts.tv_nsec = static_cast<long long>(rel % 1'000'000'000u);
-    io_uring_cqe* cqe = nullptr;
-    // -ETIME (the deadline came) and -EINTR are routine; tick() looks at the clock.
-    io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+    (void)ring_->turn(&ts);  // -ETIME (the deadline came) and -EINTR are routine; tick() looks at the clock
 }
 
-void Worker::on_cqe(const io_uring_cqe& cqe) noexcept {
-    const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-    Connection& c = *reinterpret_cast<Connection*>(data & ~kTagMask);
+void Worker::on_completion(const io_uring_cqe& cqe, std::uint64_t data) noexcept {
+    Connection& c = conns_[data >> 2];
     switch (data & kTagMask) {
     case kConnectTag: on_connect(c, cqe.res); break;
     case kRecvTag: on_recv(c, cqe.res, cqe.flags); break;
@@ -232,9 +206,9 @@ void Worker::open(Connection& c) noexcept {
     ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c.state = ConnState::Connecting;
     c.pipelining = c.chunking = false;
-    io_uring_sqe* s = sqe();
+    io_uring_sqe* s = ring_->sqe();
     io_uring_prep_connect(s, c.fd, reinterpret_cast<const sockaddr*>(&target_.addr), target_.len);
-    io_uring_sqe_set_data64(s, tag(c, kConnectTag));
+    prep(s, c, kConnectTag);
     ++c.ops;
 }
 
@@ -249,18 +223,18 @@ void Worker::on_connect(Connection& c, int res) noexcept {
         return;
     }
     c.state = ConnState::Greeting;
-    io_uring_sqe* s = sqe();
+    io_uring_sqe* s = ring_->sqe();
     io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = kBufGroup;
-    io_uring_sqe_set_data64(s, tag(c, kRecvTag));
+    prep(s, c, kRecvTag);
     ++c.ops;
 }
 
 void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
     const bool more = flags & IORING_CQE_F_MORE;
     if (res > 0 && (flags & IORING_CQE_F_BUFFER)) {
-        const unsigned bid = engine::BufferRing::id(flags);
+        const unsigned bid = io::BufferRing::id(flags);
         if (c.state != ConnState::Closing && c.state != ConnState::Done)
             receive(c, buffers_->data(bid), static_cast<std::size_t>(res));
         buffers_->recycle(bid);
@@ -277,11 +251,11 @@ void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
         return;
     }
     // Out of buffers, or the kernel ended the multishot: ask again.
-    io_uring_sqe* s = sqe();
+    io_uring_sqe* s = ring_->sqe();
     io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;
     s->buf_group = kBufGroup;
-    io_uring_sqe_set_data64(s, tag(c, kRecvTag));
+    prep(s, c, kRecvTag);
     ++c.ops;
 }
 
@@ -311,9 +285,9 @@ void Worker::send(Connection& c, const char* data, std::size_t len) noexcept {
 }
 
 void Worker::issue_send(Connection& c) noexcept {
-    io_uring_sqe* s = sqe();
+    io_uring_sqe* s = ring_->sqe();
     io_uring_prep_send(s, c.fd, c.out, c.out_left, MSG_NOSIGNAL | MSG_WAITALL);
-    io_uring_sqe_set_data64(s, tag(c, kSendTag));
+    prep(s, c, kSendTag);
     ++c.ops;
     c.sending = true;
 }

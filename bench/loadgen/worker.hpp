@@ -13,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/buffer_ring.hpp"
-#include "engine/tls_stream.hpp"
+#include "io/buffer_ring.hpp"
+#include "io/ring.hpp"
+#include "io/tls_stream.hpp"
 #include "options.hpp"
 #include "payload.hpp"
 #include "stats.hpp"
@@ -61,11 +62,11 @@ struct Connection {
     std::size_t next_left = 0;
     std::string partial;  // a reply line split across receives (bounded)
     // --starttls: the session's TLS, and its ciphertext (queued; the one send in flight)
-    std::unique_ptr<engine::TlsStream> tls;
+    std::unique_ptr<io::TlsStream> tls;
     std::string cipher_out, cipher_inflight;
 };
 
-class Worker {
+class Worker final : public io::Handler {
 public:
     Worker(const Options& opt, const PayloadSet& payloads, const Target& target, const WorkerPlan& plan);
     ~Worker();
@@ -78,9 +79,9 @@ public:
 
 private:
     bool setup() noexcept;
-    io_uring_sqe* sqe() noexcept;
     void wait() noexcept;
-    void on_cqe(const io_uring_cqe& cqe) noexcept;
+    void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+    void prep(io_uring_sqe* s, Connection& c, std::uint64_t op) noexcept;
     void on_connect(Connection& c, int res) noexcept;
     void on_recv(Connection& c, int res, unsigned flags) noexcept;
     void on_send(Connection& c, int res) noexcept;
@@ -112,9 +113,9 @@ private:
     Stats stats_;
     std::string fatal_;
 
-    io_uring ring_{};
-    bool ring_ok_ = false;
-    std::optional<engine::BufferRing> buffers_;  // after ring_: unmapped after the ring's exit
+    std::optional<io::BufferRing> buffers_;  // before ring_: unmapped after the ring's exit
+    std::optional<io::Ring> ring_;
+    std::uint8_t id_ = 0;                    // our handler number on ring_
 
     std::unique_ptr<Connection[]> conns_;  // never reallocated: CQEs point at slots
     std::vector<Connection*> idle_;        // open loop: sessions waiting for a due message

@@ -56,9 +56,9 @@ void Worker::receive(Connection& c, const char* p, std::size_t n) noexcept {
         return;
     }
     std::string plain;
-    const engine::TlsStream::Status s = c.tls->receive({p, n}, plain);
+    const io::TlsStream::Status s = c.tls->receive({p, n}, plain);
     flush_tls(c);
-    if (s == engine::TlsStream::Status::Failed || s == engine::TlsStream::Status::Closed) {
+    if (s == io::TlsStream::Status::Failed || s == io::TlsStream::Status::Closed) {
         fail(c, kErrProtocol);
         return;
     }
@@ -174,9 +174,9 @@ void Worker::on_reply(Connection& c, int code) noexcept {
             fail(c, code);
             return;
         }
-        c.tls = engine::TlsStream::create(client_tls_context(), engine::TlsStream::Side::Client);
+        c.tls = io::TlsStream::create(client_tls_context(), io::TlsStream::Side::Client);
         c.state = ConnState::TlsHandshake;
-        if (std::string hello; !c.tls || c.tls->receive({}, hello) == engine::TlsStream::Status::Failed) {
+        if (std::string hello; !c.tls || c.tls->receive({}, hello) == io::TlsStream::Status::Failed) {
             fail(c, kErrProtocol);
             return;
         }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Accept-and-discard SMTP peer on aiosmtpd (Debian's python3-aiosmtpd), for bench/compare and
+"""Accept-and-discard SMTP peer on aiosmtpd (Debian's python3-aiosmtpd), for bench/compare_peers.sh and
 bench/tls_compare.sh.
 
 Usage: /usr/bin/python3 aiosmtpd-sink.py PORT [CERT KEY]

@@ -2,6 +2,7 @@
 // commands, ESMTP extensions, limits, smuggling defences, handler verdicts. Every input
 // goes through drive_all_splits, so each test also proves chunking independence.
 #include <algorithm>
+#include <type_traits>
 
 #include "proto/sasl.hpp"
 #include "session_driver.hpp"
@@ -816,3 +817,11 @@ TEST(ServerSession, ShutDownAppends421AndCloses) {
 
 }  // namespace
 }  // namespace ringmail::test
+
+namespace ringmail::proto {
+namespace {
+// BodyReader points into its session's body: a moved session would leave it dangling.
+static_assert(!std::is_move_constructible_v<ServerSession> && !std::is_copy_constructible_v<ServerSession>);
+static_assert(!std::is_move_assignable_v<ServerSession> && !std::is_copy_assignable_v<ServerSession>);
+}  // namespace
+}  // namespace ringmail::proto

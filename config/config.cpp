@@ -1,0 +1,229 @@
+// config/config.cpp — mail.ini through inih, one table of keys, strict values: an
+// unknown key or a value out of range is an error, not silently ignored.
+#include "config/config.hpp"
+
+#include <ini.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <limits>
+#include <string_view>
+
+#include "base/ascii.hpp"
+
+namespace ringmail {
+namespace {
+
+// A value as error messages show it: quoted, at most 64 octets, control and non-ASCII
+// octets as \xNN, so that a hostile mail.ini cannot put line breaks or terminal escapes
+// into the one-line error.
+std::string shown(std::string_view v) {
+    std::string out = "'";
+    for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(v[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            base::append_hex(out, c, false);
+        }
+    }
+    if (v.size() > 64) out += "...";
+    return out + "'";
+}
+
+std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t lo, std::uint64_t hi) {
+    std::uint64_t n = 0;
+    std::uint64_t scale = 1;
+    std::string_view s = v;
+    if (!s.empty()) {
+        switch (s.back()) {  // sizes may say k, M or G
+        case 'k': case 'K': scale = 1024; break;
+        case 'm': case 'M': scale = 1024 * 1024; break;
+        case 'g': case 'G': scale = 1024 * 1024 * 1024; break;
+        default: break;
+        }
+        if (scale != 1) s.remove_suffix(1);
+    }
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || p != s.data() + s.size() ||
+        n > std::numeric_limits<std::uint64_t>::max() / scale || n * scale < lo || n * scale > hi)
+        throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected a number from " +
+                          std::to_string(lo) + " to " + std::to_string(hi) + ")");
+    return n * scale;
+}
+
+bool parse_bool(const std::string& key, const std::string& v) {
+    if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
+    if (v == "false" || v == "no" || v == "off" || v == "0") return false;
+    throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected true or false)");
+}
+
+using Setter = std::function<void(Config&, const std::string& key, const std::string& v)>;
+
+struct Key {
+    const char* name;
+    Setter set;
+};
+
+template <class T>
+Setter number(T Config::*field, std::uint64_t lo, std::uint64_t hi) {
+    return [=](Config& c, const std::string& k, const std::string& v) { c.*field = static_cast<T>(parse_number(k, v, lo, hi)); };
+}
+template <class T>
+Setter limit(T proto::Limits::*field, std::uint64_t lo, std::uint64_t hi, std::uint64_t scale = 1) {
+    return [=](Config& c, const std::string& k, const std::string& v) {
+        c.limits.*field = static_cast<T>(parse_number(k, v, lo, hi) * scale);
+    };
+}
+
+const Key keys[] = {
+    {"port", number(&Config::port, 0, 65535)},
+    {"local", [](Config& c, const std::string& k, const std::string& v) { c.local = parse_bool(k, v); }},
+    {"tls_port", [](Config& c, const std::string& k, const std::string& v) {
+         c.tls_port_auto = v == "auto";
+         c.tls_port = c.tls_port_auto ? 0 : static_cast<std::uint16_t>(parse_number(k, v, 0, 65535));
+     }},
+    {"tls_handshake_timeout", number(&Config::tls_handshake_timeout, 1, 3600)},
+    {"auth_users", [](Config& c, const std::string&, const std::string& v) { c.auth_users = v; }},
+    {"auth_requires_tls", [](Config& c, const std::string& k, const std::string& v) { c.auth_requires_tls = parse_bool(k, v); }},
+    {"tls_crt", [](Config& c, const std::string&, const std::string& v) { c.tls_crt = v; }},
+    {"tls_key", [](Config& c, const std::string&, const std::string& v) { c.tls_key = v; }},
+    {"reactors", number(&Config::reactors, 0, 256)},
+    {"handler", [](Config& c, const std::string&, const std::string& v) { c.handler = v; }},
+    {"handler_threads", number(&Config::handler_threads, 0, 1024)},
+    {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
+    {"max_connections", number(&Config::max_connections, 1, 1000000)},
+    {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
+    {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
+    {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
+    {"max_recipients", limit(&proto::Limits::max_recipients, 1, 100000)},
+    {"max_errors", limit(&proto::Limits::max_errors, 1, 10000)},
+    {"timeout_command", limit(&proto::Limits::command_timeout_ms, 1, 3600, 1000)},
+    {"timeout_data", limit(&proto::Limits::data_timeout_ms, 1, 3600, 1000)},
+};
+
+struct ParseState {
+    Config* config;
+    std::string error;  // the first one: inih goes on after an error and returns its line
+};
+
+int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
+    auto* st = static_cast<ParseState*>(user);
+    try {
+        if (section && *section)
+            throw ConfigError("unknown section " + shown(section) + " (keys go at the top level)");
+        set_config_key(*st->config, name, value ? value : "");
+    } catch (const ConfigError& e) {
+        if (st->error.empty()) st->error = e.what();
+        return 0;
+    }
+    return 1;
+}
+
+}  // namespace
+
+void set_config_key(Config& c, const std::string& key, const std::string& value) {
+    for (const auto& k : keys) {
+        if (key == k.name) {
+            k.set(c, key, value);
+            return;
+        }
+    }
+    throw ConfigError("unknown key " + shown(key));
+}
+
+void validate_config(const Config& c) {
+    const std::string& h = c.handler;
+    if (h != "print" && h != "discard" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
+        throw ConfigError("bad value for handler: " + shown(h) + " (expected print, discard or maildir:DIR)");
+    if (c.tls_crt.empty() != c.tls_key.empty())
+        throw ConfigError("tls_crt and tls_key must be set together");
+    if (c.tls_port != 0 && c.tls_port == c.port)
+        throw ConfigError("tls_port and port must differ");
+    if ((c.tls_port != 0 || c.tls_port_auto) && c.tls_crt.empty())
+        throw ConfigError("tls_port needs tls_crt and tls_key");
+}
+
+std::string default_config_text() {
+    return R"(; ringmail server settings. Delete this file to get the defaults back.
+; SMTP port. With tls_crt/tls_key set, STARTTLS is offered here too.
+port = 2525
+; true: listen on loopback only; false: on every address.
+local = true
+; Implicit TLS (SMTPS) port and the certificate and key (PEM).
+;tls_port = 465
+;tls_crt = server.crt
+;tls_key = server.key
+; Seconds a client may take to finish the TLS handshake.
+tls_handshake_timeout = 30
+; Offer AUTH only over TLS (loopback clients may always authenticate).
+auth_requires_tls = true
+; Logins allowed: lines name:HASH (openssl passwd -6, mkpasswd); reread on SIGHUP.
+; Unset: every login is accepted (or a program's own on_auth decides).
+;auth_users = users.txt
+
+; What happens to received mail: print, discard or maildir:DIR
+handler = print
+; Reactor threads (0: one per core) and handler threads (0: one per core).
+reactors = 0
+handler_threads = 0
+; Name in the greeting and trace fields (empty: this machine's name).
+;hostname = mx.example.com
+
+; Limits. Sizes take k, M or G; timeouts are in seconds (RFC 5321 4.5.3.2).
+max_message_size = 10M
+max_recipients = 1000
+max_errors = 20
+max_connections = 10000
+timeout_command = 300
+timeout_data = 300
+; Seconds that transactions in flight may take to finish after SIGTERM.
+shutdown_grace = 30
+; Split each message into its text/HTML body and attachments for the handler
+; (false: a pure relay that only needs the raw message).
+mime = true
+)";
+}
+
+Config parse_config_text(std::string_view text, const std::string& name) {
+    // inih reads a C string: a NUL would silently end the file early.
+    if (const std::size_t nul = text.find('\0'); nul != std::string_view::npos) {
+        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(nul), '\n');
+        throw ConfigError(name + ":" + std::to_string(line) + ": NUL byte in the file");
+    }
+    Config c;
+    const std::string copy(text);
+    ParseState state{&c, {}};
+    const int rc = ini_parse_string(copy.c_str(), on_ini_entry, &state);
+    if (rc < 0) throw ConfigError(name + ": out of memory");
+    if (!state.error.empty()) throw ConfigError(name + ":" + std::to_string(rc) + ": " + state.error);
+    if (rc > 0) throw ConfigError(name + ":" + std::to_string(rc) + ": syntax error");
+    try {
+        validate_config(c);
+    } catch (const ConfigError& e) {
+        throw ConfigError(name + ": " + e.what());
+    }
+    return c;
+}
+
+Config load_config(const std::string& path) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+        std::ofstream out(path);
+        out << default_config_text();
+        if (!out) throw ConfigError(path + ": cannot write the default config");
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(path + ": cannot read");
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    if (in.bad()) throw ConfigError(path + ": cannot read");
+    return parse_config_text(text, path);
+}
+
+}  // namespace ringmail

@@ -1,0 +1,48 @@
+// config/config.hpp — server settings: mail.ini keys of the original module (port, local,
+// tls_port, tls_crt, tls_key) plus ringmail's own (reactors, handler, limits, timeouts).
+// Loading throws ConfigError with one line naming the file, line, key and problem.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "proto/limits.hpp"
+
+namespace ringmail {
+
+struct ConfigError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct Config {
+    std::uint16_t port = 2525;        // 0 picks a free port (printed at start)
+    bool local = true;                // bind loopback only
+    std::uint16_t tls_port = 0;       // implicit TLS; 0 = off
+    bool tls_port_auto = false;       // tls_port = auto: a free port, printed at start (tests)
+    std::string tls_crt, tls_key;     // PEM; with them the plain port offers STARTTLS
+    unsigned tls_handshake_timeout = 30;  // seconds a client may take to finish the handshake
+    bool auth_requires_tls = true;    // AUTH only over TLS, except from loopback
+    std::string auth_users;           // name:HASH file checked by crypt(3); empty = any login
+    unsigned reactors = 0;            // 0 = one per core
+    std::string handler = "print";    // print | discard | maildir:DIR
+    unsigned handler_threads = 0;     // 0 = one per core
+    std::string hostname;             // EHLO/greeting name; empty = the machine's name
+    unsigned max_connections = 10000; // per reactor; past it new clients get 421
+    unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
+    bool mime = true;                 // split messages into message/attachments (off: pure relay)
+    proto::Limits limits;
+};
+
+// Reads `path`; when it does not exist, writes the defaults there first.
+Config load_config(const std::string& path);
+// Parses mail.ini text; errors name `name` and the line (the fuzz target's entry point).
+Config parse_config_text(std::string_view text, const std::string& name);
+// Sets one key from its text value, as the file and the command line do.
+void set_config_key(Config& c, const std::string& key, const std::string& value);
+// Checks the whole config (handler syntax and the like).
+void validate_config(const Config& c);
+// The default mail.ini, with a comment on every key.
+std::string default_config_text();
+
+}  // namespace ringmail

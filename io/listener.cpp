@@ -1,0 +1,81 @@
+// io/listener.cpp — socket(), SO_REUSEPORT, bind(), listen(); IPv6 dual-stack when not
+// local, IPv4 loopback when local.
+#include "io/listener.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace ringmail::io {
+
+namespace {
+
+int bind_one(bool local, std::uint16_t port, bool reuse_port) {
+    const int fd = ::socket(local ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+    const int one = 1;
+    const int zero = 0;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    // Accepted sockets inherit it: the reactor coalesces replies itself, and saves one
+    // setsockopt per connection.
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc;
+    if (local) {
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_port = htons(port);
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    } else {
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        sockaddr_in6 a{};
+        a.sin6_family = AF_INET6;
+        a.sin6_port = htons(port);
+        a.sin6_addr = in6addr_any;
+        rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    }
+    if (rc != 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + std::strerror(err));
+    }
+    return fd;
+}
+
+}  // namespace
+
+std::vector<int> open_listeners(bool local, std::uint16_t& port, unsigned count) {
+    // SO_REUSEPORT would let us share a port with another server of the same user and
+    // split its traffic; a probe without it makes a busy port an error instead.
+    if (port != 0) ::close(bind_one(local, port, false));
+    std::vector<int> fds;
+    try {
+        for (unsigned i = 0; i < count; ++i) {
+            const int fd = bind_one(local, port, true);
+            fds.push_back(fd);
+            if (port == 0) {  // the first socket picked a free port; the others share it
+                sockaddr_storage ss{};
+                socklen_t len = sizeof ss;
+                ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+                port = ntohs(ss.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&ss)->sin_port
+                                                     : reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+            }
+            if (::listen(fd, 4096) != 0)
+                throw std::runtime_error("cannot listen on port " + std::to_string(port) + ": " + std::strerror(errno));
+        }
+    } catch (...) {
+        for (int fd : fds) ::close(fd);
+        throw;
+    }
+    return fds;
+}
+
+}  // namespace ringmail::io

@@ -1,0 +1,71 @@
+// smtpd/handler_pool.cpp — the worker loop: pop, run the handler, post the verdict home.
+// An exception from a handler becomes a temporary failure, never a lost connection.
+#include "smtpd/handler_pool.hpp"
+
+#include <cstdio>
+#include <exception>
+
+namespace ringmail::smtpd {
+
+HandlerPool::HandlerPool(Handlers handlers, unsigned threads) : handlers_(std::move(handlers)) {
+    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+}
+
+HandlerPool::~HandlerPool() { stop(); }
+
+bool HandlerPool::submit(std::unique_ptr<Job>& job) noexcept {
+    if (!queue_.push(std::move(job))) return false;
+    bell_.ring();
+    return true;
+}
+
+void HandlerPool::stop() {
+    running_.store(false);
+    bell_.ring();
+    for (auto& t : threads_)
+        if (t.joinable()) t.join();
+    threads_.clear();
+}
+
+void HandlerPool::work() {
+    std::unique_ptr<Job> job;
+    for (;;) {
+        const auto ticket = bell_.ticket();
+        if (queue_.pop(job)) {
+            run(*job);
+            job.reset();
+            continue;
+        }
+        if (!running_.load()) return;  // queue drained after stop()
+        bell_.wait(ticket);
+    }
+}
+
+void HandlerPool::run(Job& job) {
+    using proto::Outcome;
+    try {
+        switch (job.kind) {
+        case Job::Kind::Rcpt:
+            complete(job, handlers_.on_rcpt(job.a) ? Outcome::Accept : Outcome::Reject);
+            return;
+        case Job::Kind::Auth:
+            complete(job, handlers_.on_auth(job.a, job.b) ? Outcome::Accept : Outcome::Reject);
+            return;
+        case Job::Kind::Mail: {
+            Verdict v = handlers_.on_mail(job.mail);
+            const Outcome o = v.kind == Verdict::Kind::Accept   ? Outcome::Accept
+                              : v.kind == Verdict::Kind::TempFail ? Outcome::TempFail
+                                                                  : Outcome::Reject;
+            complete(job, o, std::move(v.text));
+            return;
+        }
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: handler failed: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "ringmail: handler failed\n");
+    }
+    complete(job, Outcome::TempFail, "Handler failed, try again later");
+}
+
+}  // namespace ringmail::smtpd

@@ -1,0 +1,39 @@
+// smtpd/handler_pool.hpp — threads that run the user's on_rcpt / on_auth / on_mail,
+// fed by one lock-free queue from all reactors. Handler code never runs on a reactor
+// (invariant 1); a slow handler only delays the sessions waiting on it.
+#pragma once
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "smtpd/handlers.hpp"
+#include "smtpd/job.hpp"
+#include "io/mpmc_queue.hpp"
+
+namespace ringmail::smtpd {
+
+struct Handlers {
+    OnMail on_mail;
+    OnRcpt on_rcpt;  // empty: accept every recipient without leaving the reactor
+    OnAuth on_auth;  // empty: accept every login without leaving the reactor
+};
+
+class HandlerPool final : public JobSink {
+public:
+    HandlerPool(Handlers handlers, unsigned threads);
+    ~HandlerPool() override;
+    bool submit(std::unique_ptr<Job>& job) noexcept override;
+    void stop() override;
+
+private:
+    void work();
+    void run(Job& job);
+
+    Handlers handlers_;
+    io::MpmcQueue<std::unique_ptr<Job>> queue_{1u << 16};
+    io::Doorbell bell_;
+    std::atomic<bool> running_{true};
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace ringmail::smtpd

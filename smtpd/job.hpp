@@ -1,0 +1,49 @@
+// smtpd/job.hpp — work a reactor hands off (a recipient, a login or a message to decide)
+// and the answer that comes back. A job names its connection by (reactor number, slot,
+// generation), never by pointer: the answer for a connection that closed meanwhile finds
+// a dead name and is dropped (invariant 8). The answer goes home through the reactor's
+// mailbox (invariant 2).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "io/slot_table.hpp"
+#include "mime/mail.hpp"
+#include "proto/server_session.hpp"
+
+namespace ringmail::smtpd {
+
+struct Home {
+    unsigned reactor = 0;  // index into Shared::inboxes
+    io::SlotId conn;
+};
+
+struct Job {
+    enum class Kind : std::uint8_t { Rcpt, Auth, Mail };
+    Kind kind = Kind::Mail;
+    Home home;
+    std::string a, b;  // the recipient; or the user name and password
+    Mail mail;
+};
+
+struct JobDone {
+    io::SlotId conn;
+    proto::Outcome outcome = proto::Outcome::Accept;
+    std::string text;
+};
+
+// Sends a job's answer home to its reactor; callable from any thread.
+void complete(Job& job, proto::Outcome outcome, std::string text = {});
+
+// A consumer of jobs off the reactors: the handler pool or the Maildir writer.
+class JobSink {
+public:
+    virtual ~JobSink() = default;
+    // Never blocks; false when the sink is full (the reactor answers 451/454).
+    virtual bool submit(std::unique_ptr<Job>& job) noexcept = 0;
+    // Finishes the queued jobs and stops the threads.
+    virtual void stop() = 0;
+};
+
+}  // namespace ringmail::smtpd

@@ -1,0 +1,42 @@
+// smtpd/maildir.hpp — the `maildir:DIR` handler: a standard Maildir delivery (write into
+// tmp/, sync, rename into new/, sync new/) before the 250 (invariant 6). One writer thread
+// commits whatever has queued up as one group: many messages share one round of syncs.
+#pragma once
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "smtpd/job.hpp"
+#include "io/mpmc_queue.hpp"
+
+namespace ringmail::smtpd {
+
+class MaildirWriter final : public JobSink {
+public:
+    // Creates DIR/{tmp,new,cur} as needed; throws std::runtime_error naming the problem.
+    MaildirWriter(std::string dir, std::string hostname);
+    ~MaildirWriter() override;
+    bool submit(std::unique_ptr<Job>& job) noexcept override;
+    void stop() override;
+
+private:
+    void work();
+    void commit(std::vector<std::unique_ptr<Job>>& batch);
+    std::string unique_name(std::size_t size);
+
+    std::string dir_;
+    std::string hostname_;
+    int tmp_fd_ = -1;
+    int new_fd_ = -1;
+    std::uint64_t counter_ = 0;
+    io::MpmcQueue<std::unique_ptr<Job>> queue_{1u << 16};
+    io::Doorbell bell_;
+    std::atomic<bool> running_{true};
+    std::thread thread_;
+};
+
+// "Return-Path" and "Received" trace fields (RFC 5321 4.4) prepended to the stored copy.
+std::string trace_header(const Mail& mail, const std::string& hostname, const std::string& id);
+
+}  // namespace ringmail::smtpd

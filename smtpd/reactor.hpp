@@ -1,0 +1,145 @@
+// smtpd/reactor.hpp — the inbound server on one io::Ring per thread: SO_REUSEPORT
+// listeners (plain, and implicit TLS when configured) with multishot accept, multishot
+// recv from a provided-buffer ring, replies coalesced into one send per connection per
+// turn. TLS runs over memory BIOs, so it too is only bytes in and bytes out. Never
+// blocks, never runs handler code (invariant 1); its sessions and their TLS state never
+// leave it (invariant 2). Connections are named by (slot, generation): completions and
+// handler answers for a connection that closed meanwhile are dropped (invariant 8).
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "io/buffer_ring.hpp"
+#include "io/mailbox.hpp"
+#include "io/ring.hpp"
+#include "io/slot_table.hpp"
+#include "io/tls_stream.hpp"
+#include "mime/stream_parser.hpp"
+#include "proto/server_session.hpp"
+#include "smtpd/job.hpp"
+
+namespace ringmail::smtpd {
+
+// Read-only after start, shared by every reactor.
+struct Shared {
+    Config config;
+    std::string hostname;
+    proto::Features features;       // starttls: a certificate is loaded
+    JobSink* pool = nullptr;        // runs on_rcpt / on_auth when the user set them
+    bool ask_rcpt = false;
+    bool ask_auth = false;
+    JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
+    std::atomic<bool> stopping{false};
+    // Where answers go home, by reactor number; filled before any reactor thread starts.
+    std::vector<io::Mailbox<JobDone>*> inboxes;
+};
+
+// A connection's life, one state instead of a set of flags:
+//   Open      reading and answering;
+//   PeerDone  the client shut down its sending side: answer what it sent (and the
+//             verdict on its way), then close;
+//   Closing   read no more; close once the output is sent;
+//   Closed    socket closed; the slot is freed when no request names it any more.
+enum class Life : std::uint8_t { Open, PeerDone, Closing, Closed };
+
+struct Connection {
+    Connection(const Shared& s, proto::Features f) : session(s.config.limits, f, s.hostname) {}
+    io::SlotId id;
+    int fd = -1;
+    Life life = Life::Open;
+    proto::ServerSession session;
+    std::unique_ptr<io::TlsStream> tls;  // after STARTTLS, or from the start on the TLS port
+    std::string clear_out;      // plaintext that must leave before any TLS bytes (the 220)
+    proto::Timestamp handshake_deadline = 0;
+    bool handshaking = false;   // TLS handshake not finished; bounded by the deadline
+    bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
+    std::string pending;        // input not yet consumed (split line, or held while waiting)
+    std::size_t pending_off = 0;
+    std::string sending;        // bytes of the send in flight
+    std::size_t sent = 0;
+    std::string ip;
+    // The MIME parser reads along while DATA arrives; allocated per message only.
+    std::unique_ptr<mime::StreamParser> mime;
+    std::uint32_t mime_seq = 0;
+    std::size_t mime_fed = 0;
+    unsigned ops = 0;           // io_uring requests in flight naming this connection
+    bool recv_armed = false;
+    bool recv_paused = false;   // backpressure while a handler decides
+    bool send_armed = false;
+    bool waiting = false;       // a job is out; its answer will come back
+    bool dirty = false;         // in the flush list
+
+    bool reading() const noexcept { return life == Life::Open; }
+};
+
+class Reactor final : public io::Handler {
+public:
+    // index: this reactor's number in Shared::inboxes. tls_listen_fd: the implicit TLS
+    // listener, or -1. Both descriptors become the reactor's.
+    Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd = -1);
+    ~Reactor();
+    Reactor(const Reactor&) = delete;
+    Reactor& operator=(const Reactor&) = delete;
+
+    void run();                       // the thread body; returns after shutdown
+    io::Mailbox<JobDone>& inbox() noexcept { return inbox_; }
+    void wake() noexcept { inbox_.wake(); }  // from any thread: look at Shared::stopping
+    // From any thread: new handshakes use `ctx` from now on (SIGHUP reload); connections
+    // keep the context they started with. Takes its own reference.
+    void set_tls_context(SSL_CTX* ctx) noexcept;
+
+    void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+
+private:
+    void arm_accept(bool tls) noexcept;
+    void arm_recv(Connection& c) noexcept;
+    void on_accept(int res, unsigned flags, bool tls) noexcept;
+    void on_tls_data(Connection& c, const char* p, std::size_t n) noexcept;
+    void start_tls(Connection& c) noexcept;
+    void take_tls_context() noexcept;
+    void on_recv(Connection& c, int res, unsigned flags) noexcept;
+    void on_send(Connection& c, int res) noexcept;
+    void on_peer_done(Connection& c) noexcept;
+    void on_data(Connection& c, const char* p, std::size_t n) noexcept;
+    std::size_t drive(Connection& c, std::span<const char> in) noexcept;
+    void read_along(Connection& c);
+    void drive_pending(Connection& c) noexcept;
+    bool dispatch(Connection& c) noexcept;
+    void on_answer(JobDone&& r) noexcept;
+    void on_tick() noexcept;
+    void begin_stop() noexcept;
+    void mark_dirty(Connection& c) noexcept;
+    void flush() noexcept;
+    void fill_send(Connection& c) noexcept;
+    void send_rest(Connection& c) noexcept;
+    void close_conn(Connection& c) noexcept;
+    void maybe_free(Connection& c) noexcept;
+
+    Shared& shared_;
+    unsigned index_;
+    int listen_fd_;
+    int tls_listen_fd_;
+    SSL_CTX* ctx_ = nullptr;                     // ours; one reference
+    std::atomic<SSL_CTX*> next_ctx_{nullptr};    // posted by set_tls_context()
+    std::string plain_;                          // decrypted bytes of one receive
+    std::optional<io::BufferRing> buffers_;      // before ring_: unmapped after the ring's exit
+    io::Ring ring_;
+    std::uint8_t id_;                            // this reactor's handler number on ring_
+    io::Mailbox<JobDone> inbox_;
+    io::Ticker tick_;
+    proto::Timestamp now_ = 0;
+    proto::Timestamp deadline_ = 0;
+    bool stopping_ = false;
+    bool accept_armed_ = false;
+    bool tls_accept_armed_ = false;
+    std::size_t live_ = 0;                       // connections not Closed
+    io::SlotTable<Connection> conns_;            // live and Closed ones with requests due
+    std::vector<Connection*> dirty_;
+};
+
+}  // namespace ringmail::smtpd

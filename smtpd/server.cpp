@@ -1,0 +1,192 @@
+// smtpd/server.cpp — start-up and shutdown: config → listeners → sinks → reactors;
+// then wait for SIGINT/SIGTERM, stop accepting, let transactions finish within
+// shutdown_grace, drain the sinks, return 0. Errors before serving return 2. SIGHUP
+// reloads the certificate and the auth_users file; a bad one keeps the old.
+#include "smtpd/server.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "smtpd/auth_users.hpp"
+#include "smtpd/handler_pool.hpp"
+#include "io/listener.hpp"
+#include "smtpd/maildir.hpp"
+#include "smtpd/print_handler.hpp"
+#include "smtpd/reactor.hpp"
+#include "io/tls_context.hpp"
+
+namespace ringmail {
+namespace smtpd {
+
+// The server of this process (one at a time); jobs name their reactor by number in it.
+Shared* shared_of_jobs = nullptr;
+
+
+void complete(Job& job, proto::Outcome outcome, std::string text) {
+    // Set before any reactor thread started and read-only since: no lock needed.
+    shared_of_jobs->inboxes[job.home.reactor]->post(JobDone{job.home.conn, outcome, std::move(text)});
+}
+
+}  // namespace smtpd
+
+namespace server {
+namespace {
+
+smtpd::Handlers& user_handlers() {
+    static smtpd::Handlers h;
+    return h;
+}
+
+std::string machine_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
+    return buf;
+}
+
+int serve(const Config& config) {
+    validate_config(config);
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned reactors = config.reactors ? config.reactors : cores;
+    const unsigned workers = config.handler_threads ? config.handler_threads : cores;
+
+    auto shared = std::make_unique<smtpd::Shared>();
+    shared->config = config;
+    shared->hostname = config.hostname.empty() ? machine_name() : config.hostname;
+    shared->features.auth = true;
+    // A bad certificate or key is a start-up error: one line, exit status 2.
+    io::SslCtxPtr tls_ctx;
+    if (!config.tls_crt.empty()) tls_ctx = io::make_tls_context(config.tls_crt, config.tls_key);
+    shared->features.starttls = static_cast<bool>(tls_ctx);
+
+    // Signals go to sigwait() below only; every thread inherits this mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+
+    std::uint16_t port = config.port;
+    std::vector<int> fds = io::open_listeners(config.local, port, reactors);
+    std::uint16_t tls_port = config.tls_port;
+    std::vector<int> tls_fds;
+    if (tls_ctx && (tls_port != 0 || config.tls_port_auto)) {
+        try {
+            tls_fds = io::open_listeners(config.local, tls_port, reactors);
+        } catch (...) {
+            for (int fd : fds) ::close(fd);
+            throw;
+        }
+    }
+
+    smtpd::Handlers h = user_handlers();
+    // auth_users is the on_auth of users who write no C++; a program's own wins.
+    std::shared_ptr<smtpd::AuthUsers> users;
+    if (!config.auth_users.empty() && !h.on_auth) {
+        users = std::make_shared<smtpd::AuthUsers>(config.auth_users);
+        h.on_auth = [users](const std::string& u, const std::string& p) { return users->check(u, p); };
+    }
+    const std::string mail_handler = h.on_mail ? "on_mail" : config.handler;
+    std::unique_ptr<smtpd::JobSink> maildir;
+    if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
+        maildir = std::make_unique<smtpd::MaildirWriter>(config.handler.substr(8), shared->hostname);
+    if (!h.on_mail && config.handler == "print") h.on_mail = smtpd::print_mail;
+    shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
+    shared->ask_auth = static_cast<bool>(h.on_auth);
+    const bool user_mail = static_cast<bool>(h.on_mail);
+    std::unique_ptr<smtpd::HandlerPool> pool;
+    if (user_mail || shared->ask_rcpt || shared->ask_auth)
+        pool = std::make_unique<smtpd::HandlerPool>(std::move(h), workers);
+    shared->pool = pool.get();
+    shared->mail_sink = user_mail ? static_cast<smtpd::JobSink*>(pool.get()) : maildir.get();
+
+    std::vector<std::unique_ptr<smtpd::Reactor>> loops;
+    for (std::size_t i = 0; i < fds.size(); ++i) {
+        loops.push_back(std::make_unique<smtpd::Reactor>(*shared, static_cast<unsigned>(i), fds[i],
+                                                         tls_fds.empty() ? -1 : tls_fds[i]));
+        shared->inboxes.push_back(&loops.back()->inbox());
+        if (tls_ctx) loops.back()->set_tls_context(tls_ctx.get());
+    }
+    smtpd::shared_of_jobs = shared.get();
+    // One write, so that a reader polling for the first line also sees the second.
+    const char* addr = config.local ? "127.0.0.1" : "[::]";
+    std::string banner = "ringmail: listening on " + std::string(addr) + ":" + std::to_string(port) + " with " +
+                         std::to_string(reactors) + " reactors, handler " + mail_handler + "\n";
+    if (!tls_fds.empty())
+        banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
+    if (tls_ctx)
+        banner += "ringmail: STARTTLS offered; certificate SHA256 " + io::certificate_fingerprint(tls_ctx.get()) + "\n";
+    std::fputs(banner.c_str(), stderr);
+    std::fflush(stderr);
+
+    std::vector<std::thread> threads;
+    for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
+    int sig = 0;
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP) break;
+        std::string line = "ringmail: SIGHUP:";
+        if (tls_ctx) {
+            try {
+                io::SslCtxPtr fresh = io::make_tls_context(config.tls_crt, config.tls_key);
+                // Each reactor takes its own reference; connections keep the old context.
+                for (auto& r : loops) r->set_tls_context(fresh.get());
+                tls_ctx = std::move(fresh);
+                line += " certificate reloaded, SHA256 " + io::certificate_fingerprint(tls_ctx.get()) + ";";
+            } catch (const std::exception& e) {
+                line += std::string(" ") + e.what() + "; keeping the old certificate;";
+            }
+        }
+        if (users) {
+            const std::string err = users->reload();
+            line += err.empty() ? " auth_users reloaded (" + std::to_string(users->size()) + " users);"
+                                : " " + err + "; keeping the old users;";
+        }
+        if (!tls_ctx && !users) line += " nothing to reload;";
+        line.back() = '\n';
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+    }
+    std::fprintf(stderr, "ringmail: %s: finishing transactions in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    shared->stopping.store(true);
+    for (auto& r : loops) r->wake();
+    for (auto& t : threads) t.join();
+    // Reactors stay allocated until the sinks stop: a late verdict still has a home.
+    if (pool) pool->stop();
+    if (maildir) maildir->stop();
+    std::fprintf(stderr, "ringmail: stopped\n");
+    return 0;
+}
+
+}  // namespace
+
+void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
+    user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth)};
+}
+
+int run(const Config& config) {
+    try {
+        return serve(config);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: %s\n", e.what());
+        return 2;
+    }
+}
+
+int run(const std::string& config_path) {
+    try {
+        return serve(load_config(config_path));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: %s\n", e.what());
+        return 2;
+    }
+}
+
+}  // namespace server
+}  // namespace ringmail
