@@ -75,6 +75,7 @@ struct Part {
     std::string data;
     std::string charset;
     std::string name, type, cid;
+    bool extra_text = false;  // a body candidate that came too late: an attachment
 };
 
 }  // namespace
@@ -465,6 +466,8 @@ void StreamParser::Impl::choose_sink(const std::string& type, bool attachment) {
     } else {
         part.sink = Sink::Attachment;
     }
+    part.extra_text = body_candidate && part.sink == Sink::Attachment &&
+                      (type == "text/html" || type == "text/plain");
 }
 
 void StreamParser::Impl::content(std::string_view bytes) {
@@ -513,6 +516,9 @@ void StreamParser::Impl::end_part() {
         text_charset = std::move(part.charset);
         break;
     case Sink::Attachment: {
+        // A later text part is kept as an attachment so that nothing is lost; one without
+        // a file name that is empty after decoding holds nothing to lose.
+        if (part.extra_text && part.name.empty() && part.data.empty()) break;
         std::string name = part.name;
         if (name.empty()) name = part.cid;  // inline parts are found by cid:
         if (name.empty()) name = "part-" + std::to_string(leaves) + extension_for(part.type);

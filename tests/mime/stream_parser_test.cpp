@@ -329,5 +329,49 @@ TEST(StreamParser, NamedTextPartsWithAnHtmlBody) {
     }
 }
 
+// A later inline text part without a name is an attachment (nothing is lost), but one
+// that is empty after decoding (mailers add them, e.g. after an attachment) is not.
+TEST(StreamParser, EmptyLaterTextPartsAreNoAttachments) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: multipart/alternative; boundary=a\r\n\r\n"
+        "--a\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        "--a\r\nContent-Type: text/html\r\n\r\n<p>body</p>\r\n--a--\r\n"
+        "--b\r\nContent-Type: application/pdf; name=r.pdf\r\n\r\n%PDF\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\n\r\n"
+        "--b\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nsecond\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\n--b--\r\n");
+    EXPECT_TRUE(m.message_is_html);
+    EXPECT_EQ(m.message, "<p>body</p>");
+    ASSERT_EQ(m.attachments.size(), 2u);
+    EXPECT_EQ(m.attachments.at("r.pdf").data, "%PDF");
+    EXPECT_EQ(m.attachments.at("part-8.txt").data, "second");
+
+    const auto t = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        "--b\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\nPNG\r\n"
+        "--b\r\nContent-Type: text/plain; charset=us-ascii\r\nContent-Disposition: inline\r\n\r\n\r\n--b--\r\n");
+    EXPECT_EQ(t.message, "body");
+    ASSERT_EQ(t.attachments.size(), 1u);
+    EXPECT_EQ(t.attachments.count("a.png"), 1u);
+
+    // Empty parts that are files stay: a file name, or not a body candidate at all.
+    const auto f = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+        "--b\r\nContent-Type: text/plain; name=empty.txt\r\n\r\n"
+        "--b\r\nContent-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\n"
+        "--b\r\nContent-Type: application/octet-stream\r\n\r\n--b--\r\n");
+    EXPECT_EQ(f.message, "body");
+    ASSERT_EQ(f.attachments.size(), 3u);
+    EXPECT_EQ(f.attachments.at("empty.txt").data, "");
+    EXPECT_EQ(f.attachments.at("part-3.txt").data, "");
+    EXPECT_EQ(f.attachments.at("part-4.bin").data, "");
+}
+
 }  // namespace
 }  // namespace ringmail::mime
