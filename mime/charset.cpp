@@ -1,7 +1,8 @@
 // mime/charset.cpp — declared charset (RFC 2045 5.1, RFC 2046 4.1.2) to UTF-8. UTF-8,
 // US-ASCII and windows-1252 (also for ISO-8859-1, as the WHATWG Encoding Standard and mail
-// clients read it) are done here; the rest goes through iconv. Invariant: the result is
-// valid UTF-8 and every input byte is accounted for (converted or one U+FFFD per bad sequence).
+// clients read it) are done here; the rest goes through iconv, with converters opened once
+// per thread and kept. Invariant: the result is valid UTF-8 and every input byte is
+// accounted for (converted or one U+FFFD per bad sequence).
 #include "mime/charset.hpp"
 
 #include <iconv.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 namespace ringmail::mime {
 namespace {
@@ -197,8 +199,45 @@ bool ascii_compatible(std::string_view n) noexcept {
     return true;
 }
 
-// Per-thread cache of open converters: iconv_open reads gconv configuration, and an
-// iconv_t must not be shared between threads. Failed opens are cached too.
+// What a charset label means: the normalised label, how it is converted and, for iconv,
+// the name iconv knows it by (the alias's target, else the label itself).
+struct Charset {
+    std::string label;
+    Family family = Family::Iconv;
+    std::string_view alias_target;  // kAliases' iconv name, or empty
+    std::string_view iconv_name() const noexcept { return alias_target.empty() ? label : alias_target; }
+};
+
+Charset resolve(std::string_view charset) {
+    Charset c{normalize(charset), Family::Iconv, {}};
+    for (const Alias& a : kAliases) {
+        if (a.label == c.label) {
+            c.family = a.family;
+            c.alias_target = a.iconv_name;
+            break;
+        }
+    }
+    return c;
+}
+
+// The charsets warm_up_charsets opens: those common in mail that go through iconv.
+// UTF-8, US-ASCII, ISO-8859-1 and windows-1252 are converted here, without iconv.
+constexpr std::string_view kWarmCharsets[] = {
+    "iso-8859-2",  "iso-8859-5", "iso-8859-7", "iso-8859-15", "windows-1250", "windows-1251",
+    "koi8-r",      "utf-7",      "utf-16",     "utf-16le",    "utf-16be",     "shift_jis",
+    "euc-jp",      "iso-2022-jp", "gb2312",    "big5",        "euc-kr"};
+
+// Converters a thread keeps open, by iconv name (aliases share one). iconv_open may read
+// gconv modules from disk, which a reactor thread must not do while mail flows, and an
+// iconv_t must not be shared between threads. Bounded to kMaxConverters; past that the
+// least recently used converter that warm_up_charsets did not open is closed, so a message
+// in many rare charsets costs an iconv_open per use, never the warmed ones. Failed opens
+// (unknown labels) are kept too: each costs one iconv_open per thread until evicted.
+constexpr std::size_t kMaxConverters = 32;
+static_assert(std::size(kWarmCharsets) + 8 <= kMaxConverters, "leave room for other charsets");
+
+thread_local std::size_t converters_opened = 0;  // iconv_open calls on this thread
+
 class ConverterCache {
 public:
     ConverterCache() = default;
@@ -208,22 +247,27 @@ public:
         for (auto& e : slots_)
             if (e.cd != kNone) iconv_close(e.cd);
     }
-    // The converter from `name` to UTF-8 in its initial state, or kNone.
-    iconv_t get(const std::string& name) {
+    // The converter from `name` to UTF-8 in its initial state, or kNone. A pinned one is
+    // never closed before the thread ends.
+    iconv_t get(std::string_view name, bool pin = false) {
         ++tick_;
-        Slot* victim = &slots_[0];
+        Slot* victim = nullptr;
         for (auto& e : slots_) {
             if (e.used && e.name == name) {
                 e.used = tick_;
+                e.pinned = e.pinned || pin;
                 if (e.cd != kNone) iconv(e.cd, nullptr, nullptr, nullptr, nullptr);
                 return e.cd;
             }
-            if (e.used < victim->used) victim = &e;
+            if (!e.pinned && (!victim || e.used < victim->used)) victim = &e;  // empty first
         }
+        if (!victim) return kNone;  // unreachable: kWarmCharsets leaves slots unpinned
         if (victim->cd != kNone) iconv_close(victim->cd);
         victim->name = name;
-        victim->cd = iconv_open("UTF-8", name.c_str());
+        victim->cd = iconv_open("UTF-8", victim->name.c_str());
+        ++converters_opened;
         victim->used = tick_;
+        victim->pinned = pin;
         return victim->cd;
     }
     static inline const iconv_t kNone = reinterpret_cast<iconv_t>(-1);
@@ -233,10 +277,22 @@ private:
         std::string name;
         iconv_t cd = kNone;
         std::uint64_t used = 0;  // 0: empty
+        bool pinned = false;
     };
-    std::array<Slot, 4> slots_{};
+    std::array<Slot, kMaxConverters> slots_{};
     std::uint64_t tick_ = 0;
 };
+
+ConverterCache& converter_cache() {
+    static thread_local ConverterCache cache;
+    return cache;
+}
+
+// A label is a token (RFC 2045 5.1); anything else could carry iconv suffixes such as
+// "//IGNORE" or be arbitrarily long: it is read as unknown, never passed to iconv.
+bool iconv_name_ok(std::string_view name) noexcept {
+    return name.size() <= 64 && name.find('/') == std::string_view::npos;
+}
 
 std::string iconv_to_utf8(iconv_t cd, std::string_view in) {
     std::string out;
@@ -293,34 +349,18 @@ std::string utf8_or_latin1(std::string_view s) {
 
 std::string to_utf8_moved(std::string&& in, std::string_view charset) {
     // The common cases (ASCII, or valid UTF-8 labelled so) need no second copy of the text.
-    const std::string name = normalize(charset);
-    Family family = Family::Iconv;
-    for (const Alias& a : kAliases) {
-        if (a.label == name) {
-            family = a.family;
-            break;
-        }
-    }
-    if ((family != Family::Iconv || ascii_compatible(name)) && is_ascii(in)) return std::move(in);
-    if (family == Family::Utf8 && is_valid_utf8(in)) return std::move(in);
+    const Charset c = resolve(charset);
+    if ((c.family != Family::Iconv || ascii_compatible(c.label)) && is_ascii(in)) return std::move(in);
+    if (c.family == Family::Utf8 && is_valid_utf8(in)) return std::move(in);
     return to_utf8(std::string_view(in), charset);
 }
 
 std::string to_utf8(std::string_view in, std::string_view charset) {
-    const std::string name = normalize(charset);
-    Family family = Family::Iconv;
-    std::string iconv_name = name;
-    for (const Alias& a : kAliases) {
-        if (a.label == name) {
-            family = a.family;
-            if (!a.iconv_name.empty()) iconv_name = a.iconv_name;
-            break;
-        }
-    }
-    if (family != Family::Iconv || ascii_compatible(name)) {
+    const Charset c = resolve(charset);
+    if (c.family != Family::Iconv || ascii_compatible(c.label)) {
         if (is_ascii(in)) return std::string(in);
     }
-    switch (family) {
+    switch (c.family) {
     case Family::Utf8:
         return sanitize_utf8(in);
     case Family::Ascii:  // 8-bit bytes under US-ASCII: UTF-8 if they are, else windows-1252
@@ -330,12 +370,8 @@ std::string to_utf8(std::string_view in, std::string_view charset) {
     case Family::Iconv:
         break;
     }
-    // A label is a token (RFC 2045 5.1); anything else could carry iconv suffixes such
-    // as "//IGNORE" or be arbitrarily long: read it as unknown.
-    if (iconv_name.size() > 64 || iconv_name.find('/') != std::string::npos)
-        return utf8_or_latin1(in);
-    static thread_local ConverterCache cache;
-    const iconv_t cd = cache.get(iconv_name);
+    if (!iconv_name_ok(c.iconv_name())) return utf8_or_latin1(in);
+    const iconv_t cd = converter_cache().get(c.iconv_name());
     if (cd == ConverterCache::kNone) return utf8_or_latin1(in);  // unknown charset
     // glibc's iconv writes code points past U+10FFFF (from UCS-4/UTF-32 input) as 5- and
     // 6-byte sequences that are not UTF-8 (found by fuzz_mime_headers): check what it made.
@@ -343,5 +379,11 @@ std::string to_utf8(std::string_view in, std::string_view charset) {
     if (!is_valid_utf8(out)) out = sanitize_utf8(out);
     return out;
 }
+
+void warm_up_charsets() {
+    for (std::string_view label : kWarmCharsets) converter_cache().get(resolve(label).iconv_name(), true);
+}
+
+std::size_t charset_converters_opened() noexcept { return converters_opened; }
 
 }  // namespace ringmail::mime

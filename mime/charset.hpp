@@ -2,6 +2,7 @@
 // an unknown charset is read as windows-1252 unless the bytes are valid UTF-8; bytes
 // invalid in their charset become U+FFFD and the rest is kept.
 #pragma once
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -14,5 +15,12 @@ std::string to_utf8_moved(std::string&& in, std::string_view charset);
 bool is_valid_utf8(std::string_view s) noexcept;
 // Raw header bytes that are not valid UTF-8 (8-bit headers): read as windows-1252.
 std::string utf8_or_latin1(std::string_view s);
+
+// Converters are opened on first use and kept, per thread (at most 32; see charset.cpp).
+// Opening one may read gconv modules from disk: a server calls this at the start of each
+// thread that parses mail, so that the common charsets never open one while mail flows.
+void warm_up_charsets();
+// Test hook: how many converters this thread has opened (iconv_open calls) so far.
+std::size_t charset_converters_opened() noexcept;
 
 }  // namespace ringmail::mime

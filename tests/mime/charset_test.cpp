@@ -6,6 +6,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include "mime/charset.hpp"
 
@@ -158,6 +160,67 @@ TEST(Charset, AlwaysValidUtf8AndNothingLost) {
         EXPECT_EQ(code_points(to_utf8(s, "koi8-r")), s.size());
         EXPECT_EQ(utf8_or_latin1(s), is_valid_utf8(s) ? s : to_utf8(s, "windows-1252"));
     }
+}
+
+// Runs `f` on a new thread, whose converter cache and open count start empty.
+template <class F>
+void on_fresh_thread(F&& f) {
+    std::thread t(std::forward<F>(f));
+    t.join();
+}
+
+// Labels converted through iconv, with text that is not ASCII in each.
+const std::vector<std::pair<std::string, std::string>> kIconvSamples = {
+    {"koi8-r", "\xc1"},          {"iso-8859-15", "\xa4"},     {"windows-1251", "\xe0"},
+    {"shift_jis", "\x82\xa0"},    {"iso-2022-jp", "\x1b$B$\"\x1b(B"}, {"gb2312", "\xc4\xe3"},
+    {"big5", "\xa4\xa4"},         {"euc-kr", "\xb0\xa1"},       {"utf-7", "+Jjo-"},
+    {"utf-16", std::string("\xff\xfeh\0", 4)}, {"iso-8859-2", "\xe9"}};
+
+// iconv_open may read gconv modules from disk: a converter is opened once per thread and
+// charset, then reused (reset before each use).
+TEST(Charset, ConvertersAreOpenedOncePerThreadAndReused) {
+    on_fresh_thread([] {
+        const std::size_t before = charset_converters_opened();
+        EXPECT_EQ(to_utf8("\xc1", "koi8-r"), "\xd0\xb0");
+        EXPECT_EQ(to_utf8("\xc1\xc2", "KOI8-R"), "\xd0\xb0\xd0\xb1");
+        EXPECT_EQ(charset_converters_opened(), before + 1);
+        // A converter left in a shift state by one text starts the next one afresh.
+        EXPECT_EQ(to_utf8("+Jjo", "utf-7"), "\xe2\x98\xba");
+        EXPECT_EQ(to_utf8("AB+Jjo-", "utf-7"), "AB\xe2\x98\xba");
+        EXPECT_EQ(charset_converters_opened(), before + 2);
+        // Aliases of one charset share its converter.
+        EXPECT_EQ(to_utf8("\xb0\xa1", "ks_c_5601-1987"), "\xea\xb0\x80");
+        EXPECT_EQ(to_utf8("\xb0\xa1", "euc-kr"), "\xea\xb0\x80");
+        EXPECT_EQ(charset_converters_opened(), before + 3);
+        // Unknown labels are remembered too.
+        EXPECT_EQ(to_utf8("caf\xe9", "x-no-such-charset"), "caf\xc3\xa9");
+        EXPECT_EQ(to_utf8("caf\xe9", "x-no-such-charset"), "caf\xc3\xa9");
+        EXPECT_EQ(charset_converters_opened(), before + 4);
+        // Every converter in use at once is kept: none is closed and opened again.
+        for (int round = 0; round < 3; ++round)
+            for (const auto& [cs, text] : kIconvSamples) EXPECT_TRUE(is_valid_utf8(to_utf8(text, cs))) << cs;
+        EXPECT_EQ(charset_converters_opened(), before + 4 + kIconvSamples.size() - 3);
+    });
+}
+
+// warm_up_charsets opens the common converters, so that mail in them opens nothing; more
+// charsets than the cache holds never push the warmed ones out.
+TEST(Charset, WarmUpOpensTheCommonConvertersAndTheyStay) {
+    on_fresh_thread([] {
+        warm_up_charsets();
+        const std::size_t warmed = charset_converters_opened();
+        EXPECT_GE(warmed, 10u);
+        for (const auto& [cs, text] : kIconvSamples) EXPECT_TRUE(is_valid_utf8(to_utf8(text, cs))) << cs;
+        EXPECT_EQ(to_utf8("caf\xe9", "iso-8859-1"), "caf\xc3\xa9");  // done without iconv
+        EXPECT_EQ(charset_converters_opened(), warmed);
+        for (int i = 0; i < 100; ++i) to_utf8("\xe9", "x-unknown-" + std::to_string(i));
+        const std::size_t after_flood = charset_converters_opened();
+        EXPECT_EQ(after_flood, warmed + 100);
+        for (const auto& [cs, text] : kIconvSamples) EXPECT_TRUE(is_valid_utf8(to_utf8(text, cs))) << cs;
+        EXPECT_EQ(charset_converters_opened(), after_flood);
+        warm_up_charsets();  // again: nothing new to open
+        EXPECT_EQ(charset_converters_opened(), after_flood);
+    });
 }
 
 }  // namespace
