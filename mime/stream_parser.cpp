@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <unordered_map>
 
 #include "base/ascii.hpp"
 #include "mime/base64.hpp"
@@ -103,6 +104,7 @@ struct StreamParser::Impl {
     // multipart/alternative: a named one that HTML replaces becomes an attachment.
     std::string text_name, text_cid;
     bool text_in_alternative = false;
+    std::unordered_map<std::string, std::size_t> next_duplicate;  // name -> next number to try
 
     explicit Impl(const MimeLimits& l) : limits(l) {}
 
@@ -479,16 +481,20 @@ void StreamParser::Impl::content(std::string_view bytes) {
     }
 }
 
+// Duplicate names: "a.pdf", "a (2).pdf", "a (3).pdf", ...: the lowest number whose name
+// is free. Names are never removed, so every number below the last one given for a name
+// stays taken and the search goes on from there: linear over all parts, not quadratic.
 void StreamParser::Impl::add_attachment(std::string name, Attachment a) {
     if (result.attachments.count(name)) {
-        // Duplicate names: "a.pdf", "a (2).pdf", "a (3).pdf", ...
         const std::size_t dot = name.rfind('.');
         const std::string stem = dot == std::string::npos || dot == 0 ? name : name.substr(0, dot);
         const std::string ext = dot == std::string::npos || dot == 0 ? "" : name.substr(dot);
-        for (int n = 2;; ++n) {
-            std::string candidate = stem + " (" + std::to_string(n) + ")" + ext;
+        std::size_t& next = next_duplicate.try_emplace(name, 2).first->second;
+        for (;; ++next) {
+            std::string candidate = stem + " (" + std::to_string(next) + ")" + ext;
             if (!result.attachments.count(candidate)) {
                 name = std::move(candidate);
+                ++next;
                 break;
             }
         }

@@ -373,5 +373,53 @@ TEST(StreamParser, EmptyLaterTextPartsAreNoAttachments) {
     EXPECT_EQ(f.attachments.at("part-4.bin").data, "");
 }
 
+// The numbering skips names that are taken, whichever part took them first.
+TEST(StreamParser, DuplicateNamesSkipTakenNumbers) {
+    const auto m = parse_all_splits(
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+        "--b\r\nContent-Type: application/pdf; name=\"a (2).pdf\"\r\n\r\n1\r\n"
+        "--b\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n2\r\n"
+        "--b\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n3\r\n"
+        "--b\r\nContent-Type: application/pdf; name=\"a (2).pdf\"\r\n\r\n4\r\n"
+        "--b\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n5\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=noext\r\n\r\n6\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=noext\r\n\r\n7\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=.rc\r\n\r\n8\r\n"
+        "--b\r\nContent-Type: application/octet-stream; name=.rc\r\n\r\n9\r\n--b--\r\n");
+    ASSERT_EQ(m.attachments.size(), 9u);
+    EXPECT_EQ(m.attachments.at("a (2).pdf").data, "1");
+    EXPECT_EQ(m.attachments.at("a.pdf").data, "2");
+    EXPECT_EQ(m.attachments.at("a (3).pdf").data, "3");
+    EXPECT_EQ(m.attachments.at("a (2) (2).pdf").data, "4");
+    EXPECT_EQ(m.attachments.at("a (4).pdf").data, "5");
+    EXPECT_EQ(m.attachments.at("noext").data, "6");
+    EXPECT_EQ(m.attachments.at("noext (2)").data, "7");
+    EXPECT_EQ(m.attachments.at(".rc").data, "8");
+    EXPECT_EQ(m.attachments.at(".rc (2)").data, "9");
+}
+
+// 20,000 parts with one name: each gets its own (this was quadratic, seconds of CPU).
+TEST(StreamParser, ManyDuplicateNamesAllKept) {
+    constexpr std::size_t kParts = 20000;
+    std::string msg = "Content-Type: multipart/mixed; boundary=b\r\n\r\n";
+    for (std::size_t i = 0; i < kParts; ++i)
+        msg += "--b\r\nContent-Type: application/pdf; name=a.pdf\r\n\r\n" + std::to_string(i) + "\r\n";
+    msg += "--b--\r\n";
+    MimeLimits limits;
+    limits.max_parts = kParts;
+    for_each_split(msg, [&](const Pieces& pieces) {
+        StreamParser p(limits);
+        for (auto piece : pieces) p.feed({piece.data(), piece.size()});
+        const ParsedMail m = p.finish();
+        ASSERT_EQ(m.attachments.size(), kParts);  // a std::map: the names are distinct
+        EXPECT_EQ(m.attachments.at("a.pdf").data, "0");
+        for (std::size_t i = 1; i < kParts; ++i) {
+            const auto it = m.attachments.find("a (" + std::to_string(i + 1) + ").pdf");
+            ASSERT_NE(it, m.attachments.end()) << i;
+            ASSERT_EQ(it->second.data, std::to_string(i));
+        }
+    });
+}
+
 }  // namespace
 }  // namespace ringmail::mime
