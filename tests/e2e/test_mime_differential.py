@@ -52,9 +52,6 @@ RUN_TIMEOUT = 120  # seconds for one `ringmail parse` over a whole corpus
 # file base name -> why ours differs from Python's `email` (message or attachments).
 # Every entry is explained in docs/MIME.md, "Differences from Python's email package".
 KNOWN_DIFFERENCES = {
-    # a text part with a file name is a file (our rule); Python's get_body ignores names
-    "msg_04.txt": "named inline text/plain parts are attachments, not the body",
-    "msg_44.txt": "named text/plain parts are attachments, not the body",
     # a nested multipart reuses its parent's boundary: we match the innermost multipart
     # first and recover the intended tree; Python loses the parts after the inner close
     "msg_15.txt": "inner multipart/alternative reuses the outer boundary; ours keeps xx.gif",
@@ -157,30 +154,35 @@ def filename(part):
 
 def expected_attachments(msg):
     """Our documented rules applied to Python's tree: body candidates are text/html and
-    text/plain leaves that are not Content-Disposition: attachment, have no file name
-    and, inside multipart/related, are the root (RFC 2387: the `start` part, else the
-    first). The first html candidate
-    is the body (else the first text one); when the body is HTML the first text
-    candidate is the alternative it replaced and is dropped; later candidates inside a
-    multipart/alternative are dropped too; every other leaf is an attachment."""
+    text/plain leaves that are not Content-Disposition: attachment and, inside
+    multipart/related, are the root (RFC 2387: the `start` part, else the first). The
+    first html candidate is the body (else the first text one); when the body is HTML
+    the first text candidate is the alternative it replaced and is dropped; later
+    candidates inside a multipart/alternative are dropped too, and so are empty later
+    ones; a candidate with a file name is dropped only as the text rendering inside the
+    HTML body's multipart/alternative, else it is an attachment; every other leaf is an
+    attachment."""
     html_seen = text_seen = False
+    first_text = None  # (part, named, parent) of the first text candidate
     keep = []
     for part, parent, rootish in leaves(msg):
         ctype = part.get_content_type()
-        candidate = (not part.is_attachment() and filename(part) is None and rootish and
-                     ctype in ("text/html", "text/plain"))
-        if candidate and ctype == "text/html":
-            if not html_seen:
-                html_seen = True
-                continue
-            if parent == "alternative":
-                continue
-        elif candidate and ctype == "text/plain":
-            if not text_seen:
-                text_seen = True
-                continue
-            if parent == "alternative":
-                continue
+        named = filename(part) is not None
+        candidate = not part.is_attachment() and rootish and ctype in ("text/html", "text/plain")
+        if candidate and ctype == "text/plain" and named and html_seen and parent != "alternative":
+            candidate = False  # a named text part that HTML replaces is a file
+        if candidate and ctype == "text/html" and not html_seen:
+            html_seen = True
+            if first_text and first_text[1] and first_text[2] != "alternative":
+                keep.append(first_text[0])
+                first_text, text_seen = None, False
+            continue
+        if candidate and ctype == "text/plain" and not text_seen:
+            text_seen, first_text = True, (part, named, parent)
+            continue
+        if candidate and not named:
+            if parent == "alternative" or not (part.get_payload(decode=True) or b""):
+                continue  # another rendering of the body, or an empty extra text part
         keep.append(part)
     # (the first text candidate is the body or the dropped alternative: out either way)
     hashes = Counter()
