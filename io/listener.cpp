@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -76,6 +77,35 @@ std::vector<int> open_listeners(bool local, std::uint16_t& port, unsigned count)
         throw;
     }
     return fds;
+}
+
+Acceptor::Acceptor(Ring& ring, int listen_fd, AcceptSink& sink, unsigned listener) noexcept
+    : ring_(ring), id_(ring.add(*this)), fd_(listen_fd), sink_(sink), listener_(listener) {}
+
+Acceptor::~Acceptor() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void Acceptor::arm() noexcept {
+    if (fd_ < 0) return;
+    io_uring_prep_multishot_accept(ring_.prep(id_, 0), fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    armed_ = true;
+}
+
+void Acceptor::stop() noexcept {
+    if (armed_) io_uring_prep_cancel64(ring_.prep_ignored(), Ring::user_data(id_, 0), 0);
+    // The accept request in flight holds its own reference until the cancel completes it.
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+void Acceptor::on_completion(const io_uring_cqe& cqe, std::uint64_t) noexcept {
+    if (!(cqe.flags & IORING_CQE_F_MORE)) {
+        armed_ = false;
+        arm();  // not after stop(): the socket is closed
+    }
+    if (cqe.res >= 0) sink_.on_accepted(cqe.res, listener_);
+    else if (cqe.res != -ECANCELED) std::fprintf(stderr, "ringmail: accept: %s\n", std::strerror(-cqe.res));
 }
 
 }  // namespace ringmail::io

@@ -1,8 +1,11 @@
 // io/listener.hpp — listening sockets: one per reactor on the same port with
-// SO_REUSEPORT, so the kernel spreads connections and reactors share nothing.
+// SO_REUSEPORT, so the kernel spreads connections and reactors share nothing; and the
+// multishot accept on one of them.
 #pragma once
 #include <cstdint>
 #include <vector>
+
+#include "io/ring.hpp"
 
 namespace ringmail::io {
 
@@ -10,5 +13,38 @@ namespace ringmail::io {
 // `local`. Throws std::runtime_error naming the port and the reason. `port` gets the
 // port actually bound.
 std::vector<int> open_listeners(bool local, std::uint16_t& port, unsigned count);
+
+// Told about each accepted socket; `listener` is the number given to the Acceptor.
+class AcceptSink {
+public:
+    virtual void on_accepted(int fd, unsigned listener) noexcept = 0;
+
+protected:
+    ~AcceptSink() = default;
+};
+
+// Multishot accept on one listening socket, re-armed whenever the kernel ends it. Owns
+// the socket: stop() (or the destructor) closes it.
+class Acceptor final : public Handler {
+public:
+    Acceptor(Ring& ring, int listen_fd, AcceptSink& sink, unsigned listener) noexcept;
+    ~Acceptor();
+    Acceptor(const Acceptor&) = delete;
+    Acceptor& operator=(const Acceptor&) = delete;
+
+    void arm() noexcept;
+    // Cancels the accept and closes the socket: the kernel stops completing handshakes
+    // into its backlog, so clients there get a reset now instead of waiting unanswered.
+    void stop() noexcept;
+    void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+
+private:
+    Ring& ring_;
+    std::uint8_t id_;
+    int fd_;
+    AcceptSink& sink_;
+    unsigned listener_;
+    bool armed_ = false;
+};
 
 }  // namespace ringmail::io

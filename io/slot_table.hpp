@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,17 @@ public:
     // Constructs a T in a free slot (reusing freed ones first) and names it.
     template <class... Args>
     std::pair<SlotId, T*> emplace(Args&&... args) {
+        return emplace_impl(false, std::forward<Args>(args)...);
+    }
+    // The same, with the name as the constructor's first argument: T(SlotId, args...).
+    template <class... Args>
+    std::pair<SlotId, T*> emplace_named(Args&&... args) {
+        return emplace_impl(true, std::forward<Args>(args)...);
+    }
+
+private:
+    template <class... Args>
+    std::pair<SlotId, T*> emplace_impl(bool named, Args&&... args) {
         std::uint32_t slot;
         if (!free_.empty()) {
             slot = free_.back();
@@ -39,10 +51,18 @@ public:
             entries_.emplace_back();
         }
         Entry& e = entries_[slot];
-        e.obj = std::make_unique<T>(std::forward<Args>(args)...);
+        const SlotId id{slot, e.gen};
+        if constexpr (std::is_constructible_v<T, SlotId, Args...>) {
+            if (named) e.obj = std::make_unique<T>(id, std::forward<Args>(args)...);
+        }
+        if constexpr (std::is_constructible_v<T, Args...>) {
+            if (!named) e.obj = std::make_unique<T>(std::forward<Args>(args)...);
+        }
         ++live_;
-        return {SlotId{slot, e.gen}, e.obj.get()};
+        return {id, e.obj.get()};
     }
+
+public:
 
     // The object still named `id`, or nullptr when it was erased since. Compares the
     // generation bits that travel (SlotId::kGenBits).

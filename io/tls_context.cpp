@@ -61,6 +61,27 @@ SslCtxPtr make_tls_context(const std::string& crt_file, const std::string& key_f
     return ctx;
 }
 
+SslCtxPtr make_client_tls_context(TlsPolicy policy, const std::string& ca_file) {
+    ERR_clear_error();
+    SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+    if (!ctx) throw std::runtime_error("tls: cannot create a client context: " + openssl_reason());
+    SSL_CTX* c = ctx.get();
+    SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+    SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS);
+    if (policy == TlsPolicy::Verify) {
+        const bool loaded = ca_file.empty() ? SSL_CTX_set_default_verify_paths(c) == 1
+                                            : SSL_CTX_load_verify_locations(c, ca_file.c_str(), nullptr) == 1;
+        if (!loaded)
+            throw std::runtime_error("tls: cannot load trusted certificates" +
+                                     (ca_file.empty() ? std::string() : " from " + ca_file) + ": " + openssl_reason());
+        SSL_CTX_set_verify(c, SSL_VERIFY_PEER, nullptr);
+    } else {
+        SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+    }
+    return ctx;
+}
+
 std::string certificate_fingerprint(SSL_CTX* ctx) {
     X509* cert = SSL_CTX_get0_certificate(ctx);
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -3,7 +3,9 @@
 // SSL_get_error() on the same reactor.
 #include "io/tls_stream.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <climits>
@@ -11,9 +13,31 @@
 
 namespace ringmail::io {
 
-std::unique_ptr<TlsStream> TlsStream::create(SSL_CTX* ctx, Side side) noexcept {
+namespace {
+
+bool is_ip_literal(const std::string& s) noexcept {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsStream> TlsStream::create(SSL_CTX* ctx, Side side, std::string_view sni,
+                                             bool verify_name) noexcept {
     SSL* ssl = ctx ? SSL_new(ctx) : nullptr;
     if (!ssl) return nullptr;
+    if (side == Side::Client && !sni.empty()) {
+        const std::string name(sni);
+        const bool ip = is_ip_literal(name);
+        bool ok = ip || SSL_set_tlsext_host_name(ssl, name.c_str()) == 1;
+        if (verify_name)
+            ok = ok && (ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str())
+                           : SSL_set1_host(ssl, name.c_str())) == 1;
+        if (!ok) {
+            SSL_free(ssl);
+            return nullptr;
+        }
+    }
     BIO* rbio = BIO_new(BIO_s_mem());
     BIO* wbio = BIO_new(BIO_s_mem());
     if (!rbio || !wbio) {
@@ -101,6 +125,16 @@ std::string TlsStream::describe() const {
         s += SSL_CIPHER_get_name(c);
     }
     return s;
+}
+
+std::string TlsStream::failure() const {
+    const long v = SSL_get_verify_result(ssl_);
+    if (v != X509_V_OK) return std::string("certificate: ") + X509_verify_cert_error_string(v);
+    const unsigned long e = ERR_peek_error();
+    if (!e) return "handshake failed";
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof buf);
+    return buf;
 }
 
 }  // namespace ringmail::io

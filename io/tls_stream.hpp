@@ -24,9 +24,12 @@ public:
 
     enum class Side : unsigned char { Server, Client };
 
-    // nullptr when OpenSSL cannot allocate. The client side (ringmail-bench's STARTTLS)
-    // sends its ClientHello on the first receive(), which may be empty.
-    static std::unique_ptr<TlsStream> create(SSL_CTX* ctx, Side side = Side::Server) noexcept;
+    // nullptr when OpenSSL cannot allocate. The client side sends its ClientHello on the
+    // first receive(), which may be empty; it names `sni` (RFC 6066 3; not for an IP
+    // literal) and, with `verify_name`, checks that the certificate names that host or
+    // address (RFC 6125; the context must verify the chain: TlsPolicy::Verify).
+    static std::unique_ptr<TlsStream> create(SSL_CTX* ctx, Side side = Side::Server, std::string_view sni = {},
+                                             bool verify_name = false) noexcept;
     ~TlsStream();
     TlsStream(const TlsStream&) = delete;
     TlsStream& operator=(const TlsStream&) = delete;
@@ -44,6 +47,9 @@ public:
     bool established() const noexcept { return established_; }
     // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the Received trace field.
     std::string describe() const;
+    // Why the handshake failed, in a line: the certificate check's reason when that was
+    // it ("self-signed certificate"), else OpenSSL's first error.
+    std::string failure() const;
 
 private:
     explicit TlsStream(SSL* ssl, BIO* rbio, BIO* wbio) noexcept : ssl_(ssl), rbio_(rbio), wbio_(wbio) {}

@@ -1,8 +1,7 @@
-// smtpd/reactor.cpp — the completion handling. Per turn of the ring: feed sessions,
-// take handler answers from the inbox, recycle receive buffers, then one send per
-// connection with output (replies to a pipelined group leave together, RFC 2920 3). With
-// TLS, received bytes go through the connection's TlsStream first and replies are
-// encrypted in flush().
+// smtpd/reactor.cpp — the server's side of the ring. Per turn: feed sessions what their
+// streams received, take handler answers from the inbox, recycle receive buffers, then
+// one send per connection with output (replies to a pipelined group leave together, RFC
+// 2920 3).
 #include "smtpd/reactor.hpp"
 
 #include <arpa/inet.h>
@@ -15,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "mime/charset.hpp"
 #include "smtpd/mail_builder.hpp"
 
 namespace ringmail::smtpd {
@@ -27,12 +27,7 @@ constexpr unsigned kBufGroup = 0;
 constexpr std::size_t kMaxPending = 256 * 1024;
 // Answers waiting for one reactor; a full inbox makes handler threads wait, not drop.
 constexpr std::size_t kInboxSize = 1u << 16;
-
-// Payload of our SQEs: the operation in bits 54-55 above a packed SlotId (54 bits). An
-// accept names no connection: its slot field says which listener.
-enum : std::uint64_t { kRecv = 0, kSend = 1, kAccept = 2 };
-constexpr unsigned kOpShift = 54;
-std::uint64_t payload(std::uint64_t op, io::SlotId id) noexcept { return op << kOpShift | id.pack(); }
+constexpr unsigned kPlainListener = 0, kTlsListener = 1;
 
 struct Peer {
     std::string ip;
@@ -60,20 +55,15 @@ Peer peer_of(int fd) {
 }  // namespace
 
 Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd)
-    : shared_(shared), index_(index), listen_fd_(listen_fd), tls_listen_fd_(tls_listen_fd), ring_(4096),
-      id_(ring_.add(*this)), inbox_(ring_, kInboxSize), tick_(ring_, 1000, [this] { on_tick(); }) {
+    : shared_(shared), index_(index), ring_(4096), id_(ring_.add(*this)), inbox_(ring_, kInboxSize),
+      tick_(ring_, 1000, [this] { on_tick(); }), plain_listener_(ring_, listen_fd, *this, kPlainListener) {
+    if (tls_listen_fd >= 0) tls_listener_.emplace(ring_, tls_listen_fd, *this, kTlsListener);
     buffers_.emplace(ring_.raw(), kBufCount, kBufSize, kBufGroup);
 }
 
+// Connections still here were abandoned at the end of the shutdown grace time; their
+// streams close their sockets. The ring exits after this (a member), the buffers after it.
 Reactor::~Reactor() {
-    // run() returns once no connection is live, before the completions of the last
-    // closes arrive; connections still here were abandoned at the end of the shutdown
-    // grace time. The ring exits after this body (a member), and the buffers after it.
-    conns_.for_each([](io::SlotId, Connection& c) {
-        if (c.fd >= 0) ::close(c.fd);
-    });
-    if (listen_fd_ >= 0) ::close(listen_fd_);
-    if (tls_listen_fd_ >= 0) ::close(tls_listen_fd_);
     SSL_CTX_free(ctx_);
     SSL_CTX_free(next_ctx_.exchange(nullptr));
 }
@@ -92,22 +82,6 @@ void Reactor::take_tls_context() noexcept {
     }
 }
 
-void Reactor::arm_accept(bool tls) noexcept {
-    io_uring_sqe* s = ring_.prep(id_, payload(kAccept, {tls ? 1u : 0u, 0}));
-    io_uring_prep_multishot_accept(s, tls ? tls_listen_fd_ : listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    (tls ? tls_accept_armed_ : accept_armed_) = true;
-}
-
-void Reactor::arm_recv(Connection& c) noexcept {
-    io_uring_sqe* s = ring_.prep(id_, payload(kRecv, c.id));
-    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
-    s->flags |= IOSQE_BUFFER_SELECT;
-    s->buf_group = kBufGroup;
-    c.recv_armed = true;
-    c.recv_paused = false;
-    ++c.ops;
-}
-
 void Reactor::run() {
     try {
         ring_.start();
@@ -115,9 +89,12 @@ void Reactor::run() {
         std::fprintf(stderr, "ringmail: %s\n", e.what());
         return;
     }
+    // iconv_open may read gconv modules from disk: the common converters are opened now,
+    // before mail flows, never while a message is parsed on this thread.
+    mime::warm_up_charsets();
     take_tls_context();
-    arm_accept(false);
-    if (tls_listen_fd_ >= 0) arm_accept(true);
+    plain_listener_.arm();
+    if (tls_listener_) tls_listener_->arm();
     inbox_.arm();
     tick_.arm();
     for (;;) {
@@ -142,36 +119,21 @@ void Reactor::run() {
     }
 }
 
+// A completion of one of our streams. A late one for a connection freed since is dropped
+// (a receive buffer it carries still goes back to the ring).
 void Reactor::on_completion(const io_uring_cqe& cqe, std::uint64_t p) noexcept {
-    const std::uint64_t op = p >> kOpShift;
-    const io::SlotId id = io::SlotId::unpack(p);
-    if (op == kAccept) {
-        on_accept(cqe.res, cqe.flags, id.slot == 1);
-        return;
-    }
-    Connection* c = conns_.find(id);
+    Connection* c = conns_.find(io::SlotId::unpack(io::Stream::name_of(p)));
     if (!c) {
-        // A late completion for a connection freed since: dropped. A receive buffer it
-        // carries still goes back to the ring.
-        if (op == kRecv && cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER))
-            buffers_->recycle(io::BufferRing::id(cqe.flags));
+        if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) buffers_->recycle(io::BufferRing::id(cqe.flags));
         return;
     }
-    if (op == kRecv) on_recv(*c, cqe.res, cqe.flags);
-    else on_send(*c, cqe.res);
+    auto emit = [this, c](io::StreamEvent ev, std::string_view bytes) noexcept { on_stream(*c, ev, bytes); };
+    c->stream.on_completion(cqe, p, emit);
     maybe_free(*c);
 }
 
-void Reactor::on_accept(int res, unsigned flags, bool tls) noexcept {
-    if (!(flags & IORING_CQE_F_MORE)) {
-        (tls ? tls_accept_armed_ : accept_armed_) = false;
-        if (!stopping_) arm_accept(tls);
-    }
-    if (res < 0) {
-        if (res != -ECANCELED) std::fprintf(stderr, "ringmail: accept: %s\n", std::strerror(-res));
-        return;
-    }
-    const int fd = res;
+void Reactor::on_accepted(int fd, unsigned listener) noexcept {
+    const bool tls = listener == kTlsListener;
     if (stopping_ || live_ >= shared_.config.max_connections || (tls && !ctx_)) {
         static constexpr char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
         [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -187,44 +149,47 @@ void Reactor::on_accept(int res, unsigned flags, bool tls) noexcept {
     // RFC 4954 4: no passwords in the clear, except from this machine (as Postfix's
     // smtpd_tls_auth_only, which exempts nothing; loopback cannot be sniffed).
     f.auth_requires_tls = shared_.config.auth_requires_tls && !peer.loopback;
-    auto [id, c] = conns_.emplace(shared_, f);
-    c->id = id;
-    c->fd = fd;
-    c->ip = std::move(peer.ip);
+    Connection& c = *conns_.emplace_named(ring_, *buffers_, id_, shared_, f).second;
+    c.ip = std::move(peer.ip);
     ++live_;
+    c.stream.adopt(fd);
     if (tls) {
-        c->implicit_tls = true;
-        start_tls(*c);  // the greeting waits for the handshake (RFC 8314 3.3)
+        c.implicit_tls = true;
+        start_tls(c);  // the greeting waits for the handshake (RFC 8314 3.3)
     } else {
-        c->session.greet(now_);
-        mark_dirty(*c);
+        c.session.greet(now_);
+        mark_dirty(c);
     }
-    arm_recv(*c);
 }
 
-void Reactor::on_recv(Connection& c, int res, unsigned flags) noexcept {
-    if (res > 0) {
-        const unsigned bid = io::BufferRing::id(flags);
-        const char* p = buffers_->data(bid);
-        if (c.reading()) {
-            if (c.tls) on_tls_data(c, p, static_cast<std::size_t>(res));
-            else on_data(c, p, static_cast<std::size_t>(res));
-        }
-        buffers_->recycle(bid);
-    }
-    if (!(flags & IORING_CQE_F_MORE)) {
-        c.recv_armed = false;
-        --c.ops;
-    }
-    if (res == 0) {
+void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view bytes) noexcept {
+    switch (ev) {
+    case io::StreamEvent::Data:
+        if (c.reading()) on_data(c, bytes.data(), bytes.size());
+        return;
+    case io::StreamEvent::TlsReady:
+        c.session.tls_started();
+        if (c.implicit_tls) c.session.greet(now_);
+        mark_dirty(c);
+        return;
+    case io::StreamEvent::TlsFailed:
+        // A failed handshake, plaintext on the TLS port, a bad record: send the alert
+        // OpenSSL queued and close; nothing else of this connection is read.
+        if (c.life != Life::Closed) c.life = Life::Closing;
+        mark_dirty(c);
+        return;
+    case io::StreamEvent::PeerClosed:
         on_peer_done(c);
         return;
-    }
-    if (res < 0 && res != -ENOBUFS && res != -ECANCELED) {
+    case io::StreamEvent::Writable:
+        mark_dirty(c);  // output that waited for the send in flight, TLS records, or the close
+        return;
+    case io::StreamEvent::Failed:
         close_conn(c);  // reset or error: nobody is left to read replies
         return;
+    case io::StreamEvent::Connected:
+        return;
     }
-    if (!c.recv_armed && c.reading() && !c.recv_paused) arm_recv(c);
 }
 
 // The client closed its side (it may have pipelined QUIT and shut down writing): answer
@@ -235,40 +200,11 @@ void Reactor::on_peer_done(Connection& c) noexcept {
     mark_dirty(c);
 }
 
-// Ciphertext in: handshake, then decrypted bytes to the session as on a plain connection.
-void Reactor::on_tls_data(Connection& c, const char* p, std::size_t n) noexcept {
-    plain_.clear();
-    const io::TlsStream::Status st = c.tls->receive({p, n}, plain_);
-    if (c.tls->has_output()) mark_dirty(c);
-    if (st == io::TlsStream::Status::Failed) {
-        // A failed handshake, plaintext on the TLS port, a bad record: send the alert
-        // OpenSSL queued and close; nothing else of this connection is read.
-        c.handshaking = false;
-        c.life = Life::Closing;
-        mark_dirty(c);
-        return;
-    }
-    if (c.handshaking && c.tls->established()) {
-        c.handshaking = false;
-        c.session.tls_started();
-        if (c.implicit_tls) c.session.greet(now_);
-        mark_dirty(c);
-    }
-    if (!plain_.empty()) on_data(c, plain_.data(), plain_.size());
-    if (st == io::TlsStream::Status::Closed) on_peer_done(c);  // close_notify: as a FIN
-}
-
 // After STARTTLS's 220 (which leaves in plaintext, first) or on accept on the TLS port.
 void Reactor::start_tls(Connection& c) noexcept {
-    c.clear_out += c.session.output();
-    c.session.output().clear();
-    c.tls = ctx_ ? io::TlsStream::create(ctx_) : nullptr;
-    if (!c.tls) {
+    const proto::Timestamp deadline = now_ + std::uint64_t(shared_.config.tls_handshake_timeout) * 1000;
+    if (!ctx_ || !c.stream.start_tls(ctx_, io::TlsStream::Side::Server, deadline, c.session.output()))
         c.life = Life::Closing;
-    } else {
-        c.handshaking = true;
-        c.handshake_deadline = now_ + std::uint64_t(shared_.config.tls_handshake_timeout) * 1000;
-    }
     mark_dirty(c);
 }
 
@@ -276,10 +212,7 @@ void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
     if (c.waiting || c.pending_off < c.pending.size()) {
         c.pending.append(p, n);
         if (!c.waiting) drive_pending(c);
-        else if (c.pending.size() - c.pending_off > kMaxPending && c.recv_armed && !c.recv_paused) {
-            io_uring_prep_cancel64(ring_.prep_ignored(), io::Ring::user_data(id_, payload(kRecv, c.id)), 0);
-            c.recv_paused = true;
-        }
+        else if (c.pending.size() - c.pending_off > kMaxPending) c.stream.pause_reading();
         return;
     }
     const std::size_t used = drive(c, {p, n});
@@ -288,6 +221,7 @@ void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
         c.pending_off = 0;
     }
 }
+
 std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
     std::size_t off = 0;
     for (;;) {
@@ -382,9 +316,9 @@ bool Reactor::dispatch(Connection& c) noexcept {
         }
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Mail;
-        if (c.ip.empty()) c.ip = peer_of(c.fd).ip;  // once per connection, for the trace field
+        if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;  // once per connection, for the trace field
         job->mail = make_mail(s.take_message(), c.ip, parsed ? &*parsed : nullptr);
-        if (c.tls) job->mail.tls = c.tls->describe();
+        if (c.stream.tls()) job->mail.tls = c.stream.tls()->describe();
         break;
     }
     default:
@@ -414,16 +348,16 @@ void Reactor::on_answer(JobDone&& r) noexcept {
     mark_dirty(c);
     drive_pending(c);
     if (c.life == Life::PeerDone && !c.waiting) c.life = Life::Closing;
-    if (c.recv_paused && !c.waiting && c.reading() && !c.recv_armed) arm_recv(c);
+    if (!c.waiting && c.reading()) c.stream.resume_reading();
 }
 
 void Reactor::on_tick() noexcept {
     conns_.for_each([this](io::SlotId, Connection& c) {
         if (c.life == Life::Closed) return;
-        if (c.handshaking) {
+        if (c.stream.handshaking()) {
             // A client stalling mid-handshake holds only its SSL; it cannot be answered
             // in plaintext any more, so it is simply closed.
-            if (now_ >= c.handshake_deadline) {
+            if (c.stream.handshake_expired(now_)) {
                 close_conn(c);
                 maybe_free(c);
             }
@@ -443,20 +377,8 @@ void Reactor::on_tick() noexcept {
 void Reactor::begin_stop() noexcept {
     stopping_ = true;
     deadline_ = now_ + std::uint64_t(shared_.config.shutdown_grace) * 1000;
-    for (auto [armed, tls] : {std::pair{accept_armed_, 0u}, std::pair{tls_accept_armed_, 1u}}) {
-        if (armed)
-            io_uring_prep_cancel64(ring_.prep_ignored(), io::Ring::user_data(id_, payload(kAccept, {tls, 0})), 0);
-    }
-    // Close the listener as well: with it open, the kernel still completes handshakes
-    // into its backlog, and those clients would wait unanswered until the grace time
-    // ends. Closed, they get a reset now and new ones are refused. The accept request in
-    // flight holds its own reference until the cancel above completes it.
-    for (int* fd : {&listen_fd_, &tls_listen_fd_}) {
-        if (*fd >= 0) {
-            ::close(*fd);
-            *fd = -1;
-        }
-    }
+    plain_listener_.stop();
+    if (tls_listener_) tls_listener_->stop();
     conns_.for_each([this](io::SlotId, Connection& c) { mark_dirty(c); });  // flush() closes idle ones
 }
 
@@ -472,92 +394,32 @@ void Reactor::flush() noexcept {
         Connection& c = *dirty_[i];
         c.dirty = false;
         if (c.life != Life::Closed) {
-            if (stopping_ && c.life != Life::Closing && c.handshaking) {
+            if (stopping_ && c.life != Life::Closing && c.stream.handshaking()) {
                 c.life = Life::Closing;  // nothing to finish yet
             } else if (stopping_ && c.life != Life::Closing && c.session.idle()) {
                 c.session.shut_down();  // 421: a transaction in flight would finish first
                 c.life = Life::Closing;
             }
-            if (!c.send_armed) fill_send(c);
-            if (!c.send_armed && !c.sending.empty()) {
-                c.sent = 0;
-                send_rest(c);
-            } else if (!c.send_armed && c.life == Life::Closing) {
-                close_conn(c);
-            }
+            if (c.life == Life::Closing) c.stream.stop_reading();
+            if (!c.stream.send(c.session.output(), c.life == Life::Closing)) c.life = Life::Closing;
+            if (!c.stream.sending() && c.life == Life::Closing) close_conn(c);
         }
         maybe_free(c);
     }
     dirty_.clear();
 }
 
-void Reactor::send_rest(Connection& c) noexcept {
-    io_uring_sqe* s = ring_.prep(id_, payload(kSend, c.id));
-    io_uring_prep_send(s, c.fd, c.sending.data() + c.sent, c.sending.size() - c.sent, MSG_NOSIGNAL);
-    c.send_armed = true;
-    ++c.ops;
-}
-
-// Gathers what the connection has to send into `sending`: plaintext owed before TLS,
-// then either the session's replies as they are or, with TLS, the records they became.
-void Reactor::fill_send(Connection& c) noexcept {
-    std::string& out = c.session.output();
-    c.sending.swap(c.clear_out);  // usually empty; `sending` is empty here
-    c.clear_out.clear();
-    if (!c.tls) {
-        if (c.sending.empty()) c.sending.swap(out);
-        else c.sending += out;
-        out.clear();
-        return;
-    }
-    if (c.tls->established()) {
-        if (!out.empty() && !c.tls->write(out)) c.life = Life::Closing;
-        out.clear();
-        if (c.life == Life::Closing) c.tls->close_notify();
-    } else {
-        out.clear();  // nothing may leave in plaintext once TLS has begun
-    }
-    c.tls->take_output(c.sending);
-}
-
-void Reactor::on_send(Connection& c, int res) noexcept {
-    c.send_armed = false;
-    --c.ops;
-    if (c.life == Life::Closed) return;
-    if (res < 0) {
-        close_conn(c);
-        return;
-    }
-    c.sent += static_cast<std::size_t>(res);
-    if (c.sent < c.sending.size()) {  // short send: the rest goes next
-        send_rest(c);
-        return;
-    }
-    c.sending.clear();
-    if (!c.session.output().empty() || c.life == Life::Closing || !c.clear_out.empty() ||
-        (c.tls && c.tls->has_output()))
-        mark_dirty(c);
-}
-
 void Reactor::close_conn(Connection& c) noexcept {
     if (c.life == Life::Closed) return;
     c.life = Life::Closed;
-    if (c.recv_armed) io_uring_prep_cancel64(ring_.prep_ignored(), io::Ring::user_data(id_, payload(kRecv, c.id)), 0);
-    // The requests in flight keep the socket referenced; shutdown sends the FIN now. It
-    // stays a syscall: io_uring runs IORING_OP_SHUTDOWN on a worker thread (a context
-    // switch each). The close goes with the next submit, quiet unless it fails.
-    ::shutdown(c.fd, SHUT_RDWR);
-    io_uring_sqe* s = ring_.prep_ignored();
-    io_uring_prep_close(s, c.fd);
-    s->flags |= IOSQE_CQE_SKIP_SUCCESS;
-    c.fd = -1;
+    c.stream.close();
     --live_;
 }
 
 // A closed connection is freed once no request names it and it is off the flush list.
 // A job still out does not keep it: its answer will find the name dead.
 void Reactor::maybe_free(Connection& c) noexcept {
-    if (c.life != Life::Closed || c.ops != 0 || c.dirty) return;
+    if (c.life != Life::Closed || c.stream.ops() != 0 || c.dirty) return;
     conns_.erase(c.id);
 }
 

@@ -1,7 +1,7 @@
 // smtpd/reactor.hpp — the inbound server on one io::Ring per thread: SO_REUSEPORT
-// listeners (plain, and implicit TLS when configured) with multishot accept, multishot
-// recv from a provided-buffer ring, replies coalesced into one send per connection per
-// turn. TLS runs over memory BIOs, so it too is only bytes in and bytes out. Never
+// listeners (plain, and implicit TLS when configured) with io::Acceptor, each
+// connection's bytes on an io::Stream (multishot recv from the ring's provided buffers,
+// TLS over memory BIOs), replies coalesced into one send per connection per turn. Never
 // blocks, never runs handler code (invariant 1); its sessions and their TLS state never
 // leave it (invariant 2). Connections are named by (slot, generation): completions and
 // handler answers for a connection that closed meanwhile are dropped (invariant 8).
@@ -17,8 +17,9 @@
 #include "io/buffer_ring.hpp"
 #include "io/mailbox.hpp"
 #include "io/ring.hpp"
+#include "io/listener.hpp"
 #include "io/slot_table.hpp"
-#include "io/tls_stream.hpp"
+#include "io/stream.hpp"
 #include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
 #include "smtpd/job.hpp"
@@ -47,37 +48,30 @@ struct Shared {
 //   Closed    socket closed; the slot is freed when no request names it any more.
 enum class Life : std::uint8_t { Open, PeerDone, Closing, Closed };
 
+// One SMTP connection: the session on an io::Stream. Idle, it holds no receive buffer.
 struct Connection {
-    Connection(const Shared& s, proto::Features f) : session(s.config.limits, f, s.hostname) {}
+    Connection(io::SlotId name, io::Ring& ring, io::BufferRing& buffers, std::uint8_t handler, const Shared& s,
+               proto::Features f)
+        : id(name), stream(ring, buffers, handler, name.pack()), session(s.config.limits, f, s.hostname) {}
     io::SlotId id;
-    int fd = -1;
     Life life = Life::Open;
+    io::Stream stream;
     proto::ServerSession session;
-    std::unique_ptr<io::TlsStream> tls;  // after STARTTLS, or from the start on the TLS port
-    std::string clear_out;      // plaintext that must leave before any TLS bytes (the 220)
-    proto::Timestamp handshake_deadline = 0;
-    bool handshaking = false;   // TLS handshake not finished; bounded by the deadline
     bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
+    bool waiting = false;       // a job is out; its answer will come back
+    bool dirty = false;         // in the flush list
     std::string pending;        // input not yet consumed (split line, or held while waiting)
     std::size_t pending_off = 0;
-    std::string sending;        // bytes of the send in flight
-    std::size_t sent = 0;
     std::string ip;
     // The MIME parser reads along while DATA arrives; allocated per message only.
     std::unique_ptr<mime::StreamParser> mime;
     std::uint32_t mime_seq = 0;
     std::size_t mime_fed = 0;
-    unsigned ops = 0;           // io_uring requests in flight naming this connection
-    bool recv_armed = false;
-    bool recv_paused = false;   // backpressure while a handler decides
-    bool send_armed = false;
-    bool waiting = false;       // a job is out; its answer will come back
-    bool dirty = false;         // in the flush list
 
     bool reading() const noexcept { return life == Life::Open; }
 };
 
-class Reactor final : public io::Handler {
+class Reactor final : public io::Handler, public io::AcceptSink {
 public:
     // index: this reactor's number in Shared::inboxes. tls_listen_fd: the implicit TLS
     // listener, or -1. Both descriptors become the reactor's.
@@ -94,16 +88,12 @@ public:
     void set_tls_context(SSL_CTX* ctx) noexcept;
 
     void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+    void on_accepted(int fd, unsigned listener) noexcept override;
 
 private:
-    void arm_accept(bool tls) noexcept;
-    void arm_recv(Connection& c) noexcept;
-    void on_accept(int res, unsigned flags, bool tls) noexcept;
-    void on_tls_data(Connection& c, const char* p, std::size_t n) noexcept;
+    void on_stream(Connection& c, io::StreamEvent ev, std::string_view bytes) noexcept;
     void start_tls(Connection& c) noexcept;
     void take_tls_context() noexcept;
-    void on_recv(Connection& c, int res, unsigned flags) noexcept;
-    void on_send(Connection& c, int res) noexcept;
     void on_peer_done(Connection& c) noexcept;
     void on_data(Connection& c, const char* p, std::size_t n) noexcept;
     std::size_t drive(Connection& c, std::span<const char> in) noexcept;
@@ -115,28 +105,23 @@ private:
     void begin_stop() noexcept;
     void mark_dirty(Connection& c) noexcept;
     void flush() noexcept;
-    void fill_send(Connection& c) noexcept;
-    void send_rest(Connection& c) noexcept;
     void close_conn(Connection& c) noexcept;
     void maybe_free(Connection& c) noexcept;
 
     Shared& shared_;
     unsigned index_;
-    int listen_fd_;
-    int tls_listen_fd_;
     SSL_CTX* ctx_ = nullptr;                     // ours; one reference
     std::atomic<SSL_CTX*> next_ctx_{nullptr};    // posted by set_tls_context()
-    std::string plain_;                          // decrypted bytes of one receive
     std::optional<io::BufferRing> buffers_;      // before ring_: unmapped after the ring's exit
     io::Ring ring_;
     std::uint8_t id_;                            // this reactor's handler number on ring_
     io::Mailbox<JobDone> inbox_;
     io::Ticker tick_;
+    io::Acceptor plain_listener_;
+    std::optional<io::Acceptor> tls_listener_;   // tls_port
     proto::Timestamp now_ = 0;
     proto::Timestamp deadline_ = 0;
     bool stopping_ = false;
-    bool accept_armed_ = false;
-    bool tls_accept_armed_ = false;
     std::size_t live_ = 0;                       // connections not Closed
     io::SlotTable<Connection> conns_;            // live and Closed ones with requests due
     std::vector<Connection*> dirty_;
