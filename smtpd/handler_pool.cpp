@@ -7,39 +7,16 @@
 
 namespace ringmail::smtpd {
 
-HandlerPool::HandlerPool(Handlers handlers, unsigned threads) : handlers_(std::move(handlers)) {
-    for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
-}
+HandlerPool::HandlerPool(Handlers handlers, unsigned threads)
+    : handlers_(std::move(handlers)), workers_(threads, 1, [this](std::vector<std::unique_ptr<Job>>& batch) {
+          for (auto& job : batch) run(*job);
+      }) {}
 
 HandlerPool::~HandlerPool() { stop(); }
 
-bool HandlerPool::submit(std::unique_ptr<Job>& job) noexcept {
-    if (!queue_.push(std::move(job))) return false;
-    bell_.ring();
-    return true;
-}
+bool HandlerPool::submit(std::unique_ptr<Job>& job) noexcept { return workers_.submit(job); }
 
-void HandlerPool::stop() {
-    running_.store(false);
-    bell_.ring();
-    for (auto& t : threads_)
-        if (t.joinable()) t.join();
-    threads_.clear();
-}
-
-void HandlerPool::work() {
-    std::unique_ptr<Job> job;
-    for (;;) {
-        const auto ticket = bell_.ticket();
-        if (queue_.pop(job)) {
-            run(*job);
-            job.reset();
-            continue;
-        }
-        if (!running_.load()) return;  // queue drained after stop()
-        bell_.wait(ticket);
-    }
-}
+void HandlerPool::stop() { workers_.stop(); }
 
 void HandlerPool::run(Job& job) {
     using proto::Outcome;

@@ -2,13 +2,10 @@
 // fed by one lock-free queue from all reactors. Handler code never runs on a reactor
 // (invariant 1); a slow handler only delays the sessions waiting on it.
 #pragma once
-#include <atomic>
-#include <thread>
-#include <vector>
 
 #include "smtpd/handlers.hpp"
 #include "smtpd/job.hpp"
-#include "io/mpmc_queue.hpp"
+#include "io/workers.hpp"
 
 namespace ringmail::smtpd {
 
@@ -26,14 +23,10 @@ public:
     void stop() override;
 
 private:
-    void work();
     void run(Job& job);
 
     Handlers handlers_;
-    io::MpmcQueue<std::unique_ptr<Job>> queue_{1u << 16};
-    io::Doorbell bell_;
-    std::atomic<bool> running_{true};
-    std::vector<std::thread> threads_;
+    io::Workers<std::unique_ptr<Job>> workers_;  // last: its threads use handlers_
 };
 
 }  // namespace ringmail::smtpd

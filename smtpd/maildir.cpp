@@ -78,7 +78,7 @@ MaildirWriter::MaildirWriter(std::string dir, std::string hostname)
     // Maildir names must not contain '/' or ':' (the info separator).
     for (char& c : hostname_)
         if (c == '/' || c == ':') c = '_';
-    thread_ = std::thread([this] { work(); });
+    writer_.emplace(1, 512, [this](std::vector<std::unique_ptr<Job>>& batch) { commit(batch); });
 }
 
 MaildirWriter::~MaildirWriter() {
@@ -87,17 +87,9 @@ MaildirWriter::~MaildirWriter() {
     if (new_fd_ >= 0) ::close(new_fd_);
 }
 
-bool MaildirWriter::submit(std::unique_ptr<Job>& job) noexcept {
-    if (!queue_.push(std::move(job))) return false;
-    bell_.ring();
-    return true;
-}
+bool MaildirWriter::submit(std::unique_ptr<Job>& job) noexcept { return writer_->submit(job); }
 
-void MaildirWriter::stop() {
-    running_.store(false);
-    bell_.ring();
-    if (thread_.joinable()) thread_.join();
-}
+void MaildirWriter::stop() { writer_->stop(); }
 
 std::string MaildirWriter::unique_name(std::size_t size) {
     // time.MusecPpidQn.host (the Maildir convention), plus S=size as Dovecot reads it.
@@ -106,24 +98,6 @@ std::string MaildirWriter::unique_name(std::size_t size) {
     return std::to_string(us / 1000000) + ".M" + std::to_string(us % 1000000) + "P" +
            std::to_string(::getpid()) + "Q" + std::to_string(++counter_) + "." + hostname_ +
            ",S=" + std::to_string(size);
-}
-
-void MaildirWriter::work() {
-    std::vector<std::unique_ptr<Job>> batch;
-    std::unique_ptr<Job> job;
-    for (;;) {
-        const auto ticket = bell_.ticket();
-        // Everything queued while the last commit ran joins this one (group commit),
-        // bounded so that one batch's latency stays bounded too.
-        while (batch.size() < 512 && queue_.pop(job)) batch.push_back(std::move(job));
-        if (!batch.empty()) {
-            commit(batch);
-            batch.clear();
-            continue;
-        }
-        if (!running_.load()) return;
-        bell_.wait(ticket);
-    }
 }
 
 void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {

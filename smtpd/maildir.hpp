@@ -2,13 +2,12 @@
 // tmp/, sync, rename into new/, sync new/) before the 250 (invariant 6). One writer thread
 // commits whatever has queued up as one group: many messages share one round of syncs.
 #pragma once
-#include <atomic>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "smtpd/job.hpp"
-#include "io/mpmc_queue.hpp"
+#include "io/workers.hpp"
 
 namespace ringmail::smtpd {
 
@@ -21,7 +20,6 @@ public:
     void stop() override;
 
 private:
-    void work();
     void commit(std::vector<std::unique_ptr<Job>>& batch);
     std::string unique_name(std::size_t size);
 
@@ -30,10 +28,9 @@ private:
     int tmp_fd_ = -1;
     int new_fd_ = -1;
     std::uint64_t counter_ = 0;
-    io::MpmcQueue<std::unique_ptr<Job>> queue_{1u << 16};
-    io::Doorbell bell_;
-    std::atomic<bool> running_{true};
-    std::thread thread_;
+    // One writer thread; a batch of at most 512 shares one round of syncs. Last: its
+    // thread uses the members above.
+    std::optional<io::Workers<std::unique_ptr<Job>>> writer_;
 };
 
 // "Return-Path" and "Received" trace fields (RFC 5321 4.4) prepended to the stored copy.

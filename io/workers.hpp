@@ -1,0 +1,71 @@
+// io/workers.hpp — the one worker-thread skeleton: N threads fed by one bounded lock-free
+// queue, each taking up to `batch_max` items at a time (1 for handlers; many for a group
+// commit). submit() never blocks (a full queue is the caller's answer to give); stop()
+// lets the threads finish what is queued, then joins them.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "io/mpmc_queue.hpp"
+
+namespace ringmail::io {
+
+template <class T>
+class Workers {
+public:
+    using Run = std::function<void(std::vector<T>& batch)>;
+
+    // Starts the threads at once: construct Workers last, after what `run` uses.
+    Workers(unsigned threads, std::size_t batch_max, Run run) : batch_max_(batch_max), run_(std::move(run)) {
+        for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+    }
+    ~Workers() { stop(); }
+    Workers(const Workers&) = delete;
+    Workers& operator=(const Workers&) = delete;
+
+    // From any thread; false when the queue is full (the item stays in `v`).
+    bool submit(T& v) noexcept {
+        if (!queue_.push(std::move(v))) return false;
+        bell_.ring();
+        return true;
+    }
+
+    void stop() {
+        running_.store(false);
+        bell_.ring();
+        for (auto& t : threads_)
+            if (t.joinable()) t.join();
+        threads_.clear();
+    }
+
+private:
+    void work() {
+        std::vector<T> batch;
+        T item;
+        for (;;) {
+            const auto ticket = bell_.ticket();
+            // Everything queued while the last batch ran joins this one, up to the bound
+            // that keeps one batch's latency bounded too.
+            while (batch.size() < batch_max_ && queue_.pop(item)) batch.push_back(std::move(item));
+            if (!batch.empty()) {
+                run_(batch);
+                batch.clear();
+                continue;
+            }
+            if (!running_.load()) return;  // the queue is drained after stop()
+            bell_.wait(ticket);
+        }
+    }
+
+    std::size_t batch_max_;
+    Run run_;
+    MpmcQueue<T> queue_{1u << 16};
+    Doorbell bell_;
+    std::atomic<bool> running_{true};
+    std::vector<std::thread> threads_;
+};
+
+}  // namespace ringmail::io
