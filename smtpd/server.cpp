@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "mime/charset.hpp"
 #include "smtpd/auth_users.hpp"
 #include "smtpd/handler_pool.hpp"
 #include "io/listener.hpp"
@@ -125,6 +126,10 @@ int serve(const Config& config) {
     std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
 
+    // The gconv modules behind the common charsets are loaded once, here, and stay loaded
+    // while this thread lives (to the end): reactor threads then open converters without
+    // loading code, and a reactor that exits early unloads none under the others.
+    mime::warm_up_charsets();
     std::vector<std::thread> threads;
     for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
     int sig = 0;
