@@ -1,77 +1,80 @@
-// client/smtp_client.cpp — sockets and OpenSSL for smtp::Client. Every wait is a poll()
-// bounded by the timeout, so a silent or dripping server ends in ErrorKind::Timeout; the
-// reply limits of proto::ReplyReader bound how much a chatty one can send us.
+// client/smtp_client.cpp — smtp::Client's transport: an io::Stream on a small io::Ring of
+// the client's own, turned only while the caller waits. Every wait is one turn bounded by
+// the timeout, so a silent or dripping server ends in ErrorKind::Timeout; the reply limits
+// of proto::ReplyReader bound how much a chatty one can send us. Sends use MSG_NOSIGNAL:
+// a server that has gone raises no SIGPIPE in the caller's process.
 #include "client/smtp_client.hpp"
 
-#include <arpa/inet.h>
-#include <fcntl.h>
 #include <netdb.h>
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
-#include <poll.h>
-#include <signal.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <stdexcept>
+
+#include "io/buffer_ring.hpp"
+#include "io/ring.hpp"
+#include "io/stream.hpp"
+#include "io/tls_context.hpp"
 
 namespace ringmail::smtp {
-namespace {
 
-std::string ssl_errors() {
-    std::string out;
-    for (unsigned long e = ERR_get_error(); e != 0; e = ERR_get_error()) {
-        char buf[256];
-        ERR_error_string_n(e, buf, sizeof buf);
-        if (!out.empty()) out += "; ";
-        out += buf;
+struct Client::Transport final : io::Handler {
+    Transport() : ring(64) {
+        ring.start();  // the calling thread becomes the ring's one issuer
+        id = ring.add(*this);
+        buffers.emplace(ring.raw(), 4, 16 * 1024, 0);  // replies are small
     }
-    return out;
-}
-
-bool is_ip_literal(const std::string& host) {
-    unsigned char buf[16];
-    return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// OpenSSL writes to the socket with write(), which raises SIGPIPE when the server has
-// gone. A library must not change the process's signal disposition, so the signal is
-// blocked in this thread for the write and a SIGPIPE it caused is taken back out.
-class SigpipeGuard {
-public:
-    SigpipeGuard() {
-        sigemptyset(&pipe_);
-        sigaddset(&pipe_, SIGPIPE);
-        sigset_t pending;
-        sigpending(&pending);
-        was_pending_ = sigismember(&pending, SIGPIPE) == 1;
-        blocked_ = pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0;
-    }
-    ~SigpipeGuard() {
-        if (!blocked_) return;
-        if (!was_pending_) {
-            const timespec zero{0, 0};
-            while (sigtimedwait(&pipe_, nullptr, &zero) > 0) {
+    ~Transport() {
+        // Requests still in flight name the stream: close it and let them finish before
+        // the ring and the buffers go (bounded: a close completes at once).
+        if (stream) {
+            stream->close();
+            for (int i = 0; i < 100 && stream->ops() > 0; ++i) {
+                static constexpr __kernel_timespec kShort{0, 10'000'000};
+                if (ring.turn(&kShort) < 0) break;
             }
         }
-        pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+        stream.reset();
     }
-    SigpipeGuard(const SigpipeGuard&) = delete;
-    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+    void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override {
+        if (!stream) return;
+        auto emit = [this](io::StreamEvent e, std::string_view bytes) noexcept {
+            switch (e) {
+            case io::StreamEvent::Data: in.append(bytes); break;
+            case io::StreamEvent::Connected: connected = true; break;
+            case io::StreamEvent::TlsReady: tls_ready = true; break;
+            case io::StreamEvent::TlsFailed: tls_failed = true; break;
+            case io::StreamEvent::PeerClosed: peer_closed = true; break;
+            case io::StreamEvent::Writable: stream->send(pending); break;
+            case io::StreamEvent::Failed: failed = true; break;
+            }
+        };
+        stream->on_completion(cqe, payload, emit);
+        buffers->publish();
+    }
+    void new_stream() {
+        stream.emplace(ring, *buffers, id, 1);
+        connected = tls_ready = tls_failed = peer_closed = failed = false;
+    }
 
-private:
-    sigset_t pipe_{}, old_{};
-    bool was_pending_ = false, blocked_ = false;
+    io::Ring ring;
+    std::uint8_t id = 0;
+    std::optional<io::BufferRing> buffers;
+    std::optional<io::Stream> stream;
+    io::SslCtxPtr ctx;
+    std::string in;       // bytes received, not yet fed to the session
+    std::string pending;  // bytes the session wrote while a send was in flight
+    bool connected = false, tls_ready = false, tls_failed = false, peer_closed = false, failed = false;
 };
-
-}  // namespace
 
 Client::Client() = default;
 Client::~Client() { drop(); }
 
 bool Client::is_open() const noexcept {
-    return fd_ >= 0 && session_ && session_->state() == proto::ClientState::Ready;
+    return t_ && t_->stream && t_->stream->open() && session_ && session_->state() == proto::ClientState::Ready;
 }
 
 const proto::Extensions* Client::extensions() const noexcept {
@@ -85,91 +88,20 @@ bool Client::set_error(ErrorKind kind, std::string text) {
 }
 
 void Client::drop() {
-    if (ssl_ != nullptr) SSL_free(ssl_);
-    ssl_ = nullptr;
-    if (ctx_ != nullptr) SSL_CTX_free(ctx_);
-    ctx_ = nullptr;
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
+    t_.reset();
     in_.clear();
 }
 
-bool Client::wait(short events) {
-    pollfd p{fd_, events, 0};
-    for (int tries = 0; tries < 1000; ++tries) {  // EINTR retries, bounded
-        const int n = ::poll(&p, 1, timeout_ms_);
-        if (n > 0) return true;
-        if (n == 0) return set_error(ErrorKind::Timeout, "timed out after " + std::to_string(timeout_ms_ / 1000) + " s waiting for the server");
-        if (errno != EINTR) return set_error(ErrorKind::Closed, std::string("poll: ") + std::strerror(errno));
-    }
-    return set_error(ErrorKind::Closed, "poll interrupted too often");
-}
-
-bool Client::write_all(std::string_view data) {
-    while (!data.empty()) {
-        if (ssl_ != nullptr) {
-            ERR_clear_error();
-            int n;
-            {
-                SigpipeGuard guard;
-                n = SSL_write(ssl_, data.data(), static_cast<int>(std::min<std::size_t>(data.size(), 1 << 20)));
-            }
-            if (n > 0) {
-                data.remove_prefix(static_cast<std::size_t>(n));
-                continue;
-            }
-            const int e = SSL_get_error(ssl_, n);
-            if (e == SSL_ERROR_WANT_WRITE && wait(POLLOUT)) continue;
-            if (e == SSL_ERROR_WANT_READ && wait(POLLIN)) continue;
-            if (kind_ == ErrorKind::Timeout) return false;
-            return set_error(ErrorKind::Closed, "connection lost while writing (TLS) " + ssl_errors());
-        }
-        const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n > 0) {
-            data.remove_prefix(static_cast<std::size_t>(n));
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait(POLLOUT)) return false;
-            continue;
-        }
-        return set_error(ErrorKind::Closed, std::string("connection lost while writing: ") + std::strerror(errno));
-    }
+bool Client::wait() {
+    __kernel_timespec ts{};
+    ts.tv_sec = timeout_ms_ / 1000;
+    ts.tv_nsec = static_cast<long long>(timeout_ms_ % 1000) * 1000000;
+    const int n = t_->ring.turn(&ts);
+    if (n < 0) return set_error(ErrorKind::Closed, std::string("io_uring: ") + std::strerror(-n));
+    if (n == 0)
+        return set_error(ErrorKind::Timeout,
+                         "timed out after " + std::to_string(timeout_ms_ / 1000) + " s waiting for the server");
     return true;
-}
-
-long Client::read_some(char* buf, std::size_t size) {
-    for (int tries = 0; tries < 100000; ++tries) {
-        if (ssl_ != nullptr) {
-            ERR_clear_error();
-            const int n = SSL_read(ssl_, buf, static_cast<int>(size));
-            if (n > 0) return n;
-            const int e = SSL_get_error(ssl_, n);
-            if (e == SSL_ERROR_ZERO_RETURN) return 0;
-            if (e == SSL_ERROR_WANT_READ) {
-                if (!wait(POLLIN)) return -1;
-                continue;
-            }
-            if (e == SSL_ERROR_WANT_WRITE) {
-                if (!wait(POLLOUT)) return -1;
-                continue;
-            }
-            if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) return 0;  // closed without close_notify
-            set_error(ErrorKind::Tls, "TLS read failed: " + ssl_errors());
-            return -1;
-        }
-        const ssize_t n = ::recv(fd_, buf, size, 0);
-        if (n >= 0) return n;
-        if (errno == EAGAIN || errno == EINTR) {
-            if (!wait(POLLIN)) return -1;
-            continue;
-        }
-        if (errno == ECONNRESET) return 0;
-        set_error(ErrorKind::Closed, std::string("read failed: ") + std::strerror(errno));
-        return -1;
-    }
-    set_error(ErrorKind::Closed, "read made no progress");
-    return -1;
 }
 
 void Client::set_session_error() {
@@ -187,16 +119,19 @@ void Client::set_session_error() {
 
 bool Client::drive() {
     using proto::ClientState;
-    char buf[16384];
-    // Bounded: each pass either writes, reads some bytes, or ends; reads are bounded by
-    // the timeout and the reply limits.
+    Transport& t = *t_;
+    // Bounded: each pass either sends, takes received bytes, or waits one bounded turn;
+    // what is received is bounded by the timeout and the reply limits.
     for (;;) {
         auto& out = session_->output();
         if (!out.empty()) {
-            const bool ok = write_all(out);
+            t.pending += out;
             out.clear();
-            if (!ok) return false;
         }
+        if (!t.pending.empty() && !t.stream->send(t.pending))
+            return set_error(ErrorKind::Tls, "TLS write failed");
+        in_ += t.in;
+        t.in.clear();
         const ClientState st = session_->state();
         if (st == ClientState::Ready && !in_.empty()) {
             // Every reply due has come; more bytes are the server speaking out of turn
@@ -219,65 +154,86 @@ bool Client::drive() {
             session_->tls_started();
             continue;
         }
-        const long n = read_some(buf, sizeof buf);
-        if (n < 0) return false;
-        if (n == 0) {
+        if (!in_.empty()) {
+            // feed() stops when the session leaves Busy; what is left waits for the next turn.
+            const std::size_t used = session_->feed(in_);
+            in_.erase(0, used);
+            if (used > 0 || session_->state() != ClientState::Busy) continue;
+        }
+        // A reset is the server going away, as a FIN is: the session says what it cut short.
+        if (t.failed && t.stream->error() != ECONNRESET && t.stream->error() != EPIPE)
+            return set_error(ErrorKind::Closed, std::string("connection lost: ") + std::strerror(t.stream->error()));
+        if (t.peer_closed || t.failed) {
+            t.peer_closed = t.failed = false;
             session_->connection_closed();
             continue;
         }
-        in_.append(buf, static_cast<std::size_t>(n));
-        // feed() stops when the session leaves Busy; what is left waits for the next turn.
-        const std::size_t used = session_->feed(in_);
-        in_.erase(0, used);
+        if (!wait()) return false;
     }
 }
 
 bool Client::handshake() {
-    if (ctx_ == nullptr) {
-        ctx_ = SSL_CTX_new(TLS_client_method());
-        if (ctx_ == nullptr) return set_error(ErrorKind::Tls, "SSL_CTX_new: " + ssl_errors());
-        SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
-        if (options_.verify) {
-            const bool loaded = options_.ca_file.empty()
-                                    ? SSL_CTX_set_default_verify_paths(ctx_) == 1
-                                    : SSL_CTX_load_verify_locations(ctx_, options_.ca_file.c_str(), nullptr) == 1;
-            if (!loaded) return set_error(ErrorKind::Tls, "cannot load trusted certificates: " + ssl_errors());
-            SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+    Transport& t = *t_;
+    if (!t.ctx) {
+        try {
+            t.ctx = io::make_client_tls_context(options_.verify ? io::TlsPolicy::Verify : io::TlsPolicy::Opportunistic,
+                                                options_.ca_file);
+        } catch (const std::exception& e) {
+            return set_error(ErrorKind::Tls, e.what());
         }
     }
-    ssl_ = SSL_new(ctx_);
-    if (ssl_ == nullptr || SSL_set_fd(ssl_, fd_) != 1) return set_error(ErrorKind::Tls, "SSL_new: " + ssl_errors());
-    if (!is_ip_literal(host_)) SSL_set_tlsext_host_name(ssl_, host_.c_str());  // SNI (RFC 6066 3)
-    if (options_.verify) {
-        // RFC 6125 / 7817: the certificate must name the host we were asked to reach.
-        const int ok = is_ip_literal(host_) ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), host_.c_str())
-                                            : SSL_set1_host(ssl_, host_.c_str());
-        if (ok != 1) return set_error(ErrorKind::Tls, "cannot set the host name to verify");
-    }
-    for (int tries = 0; tries < 10000; ++tries) {
-        ERR_clear_error();
-        int n;
-        {
-            SigpipeGuard guard;
-            n = SSL_connect(ssl_);
+    std::string none;
+    const std::uint64_t deadline = t.ring.now_ms() + static_cast<std::uint64_t>(timeout_ms_);
+    // SNI names the host (RFC 6066 3); with verification the certificate must name it too
+    // (RFC 6125 / 7817).
+    if (!t.stream->start_tls(t.ctx.get(), io::TlsStream::Side::Client, deadline, none, host_, options_.verify))
+        return set_error(ErrorKind::Tls, "cannot start TLS (out of memory, or a bad host name)");
+    t.stream->send(none);  // the ClientHello
+    while (!t.tls_ready) {
+        if (t.tls_failed || t.failed || t.peer_closed) {
+            std::string why = t.stream->tls() ? t.stream->tls()->failure() : "";
+            if (t.failed || t.peer_closed || why == "handshake failed") why = "connection closed during the handshake";
+            return set_error(ErrorKind::Tls, "TLS handshake with " + host_ + " failed: " + why);
         }
-        if (n == 1) return true;
-        const int e = SSL_get_error(ssl_, n);
-        if (e == SSL_ERROR_WANT_READ) {
-            if (!wait(POLLIN)) return false;
+        if (!wait()) return false;
+    }
+    return true;
+}
+
+bool Client::connect(const std::string& port) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;
+    addrinfo* list = nullptr;
+    const int gai = ::getaddrinfo(host_.c_str(), port.c_str(), &hints, &list);
+    if (gai != 0) return set_error(ErrorKind::Connect, host_ + ": " + ::gai_strerror(gai));
+    std::string why = "no address";
+    bool up = false;
+    Transport& t = *t_;
+    for (addrinfo* a = list; a != nullptr && !up; a = a->ai_next) {
+        t.new_stream();
+        if (!t.stream->connect(a->ai_addr, a->ai_addrlen, static_cast<std::uint64_t>(timeout_ms_))) {
+            why = std::strerror(t.stream->error());
             continue;
         }
-        if (e == SSL_ERROR_WANT_WRITE) {
-            if (!wait(POLLOUT)) return false;
-            continue;
+        while (!t.connected && !t.failed) {
+            static constexpr __kernel_timespec kSecond{1, 0};  // the connect has its own deadline
+            if (t.ring.turn(&kSecond) < 0) break;
         }
-        std::string why = ssl_errors();
-        const long v = SSL_get_verify_result(ssl_);
-        if (v != X509_V_OK) why = std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
-        if (why.empty()) why = "connection closed during the handshake";
-        return set_error(ErrorKind::Tls, "TLS handshake with " + host_ + " failed: " + why);
+        up = t.connected;
+        if (!up) {
+            why = t.failed ? std::strerror(t.stream->error()) : "io_uring failed";
+            if (t.stream->error() == ETIMEDOUT) why = "timed out";
+            t.stream->close();
+            while (t.stream->ops() > 0) {
+                static constexpr __kernel_timespec kShort{0, 100'000'000};
+                if (t.ring.turn(&kShort) <= 0) break;
+            }
+        }
     }
-    return set_error(ErrorKind::Tls, "TLS handshake made no progress");
+    ::freeaddrinfo(list);
+    if (!up) return set_error(ErrorKind::Connect, "cannot connect to " + host_ + ":" + port + ": " + why);
+    return true;
 }
 
 bool Client::open(const std::string& host, int port, Mode mode, int timeout_s, const std::string& user,
@@ -290,34 +246,12 @@ bool Client::open(const std::string& host, int port, Mode mode, int timeout_s, c
     options_ = options;
     timeout_ms_ = timeout_s > 0 ? (timeout_s > 86400 ? 86400000 : timeout_s * 1000) : 60000;
     if (port <= 0 || port > 65535) return set_error(ErrorKind::Usage, "bad port " + std::to_string(port));
-
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* list = nullptr;
-    const int gai = ::getaddrinfo(host_.c_str(), std::to_string(port).c_str(), &hints, &list);
-    if (gai != 0) return set_error(ErrorKind::Connect, host_ + ": " + ::gai_strerror(gai));
-    std::string why = "no address";
-    for (addrinfo* a = list; a != nullptr && fd_ < 0; a = a->ai_next) {
-        fd_ = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
-        if (fd_ < 0) continue;
-        if (::connect(fd_, a->ai_addr, a->ai_addrlen) == 0) break;
-        if (errno == EINPROGRESS) {
-            pollfd p{fd_, POLLOUT, 0};
-            int err = 0;
-            socklen_t len = sizeof err;
-            const int n = ::poll(&p, 1, timeout_ms_);
-            if (n > 0 && ::getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) break;
-            why = n == 0 ? "timed out" : std::strerror(err != 0 ? err : errno);
-        } else {
-            why = std::strerror(errno);
-        }
-        ::close(fd_);
-        fd_ = -1;
+    try {
+        t_ = std::make_unique<Transport>();
+    } catch (const std::exception& e) {
+        return set_error(ErrorKind::Connect, e.what());
     }
-    ::freeaddrinfo(list);
-    if (fd_ < 0) return set_error(ErrorKind::Connect, "cannot connect to " + host_ + ":" + std::to_string(port) + ": " + why);
-
+    if (!connect(std::to_string(port))) return false;
     if (mode == Mode::Tls && !handshake()) return false;
     proto::ClientOptions co;
     co.ehlo_name = options.ehlo_name;
@@ -399,9 +333,9 @@ void Client::close() {
         kind_ = k;
         error_ = e;
         timeout_ms_ = saved;
-        if (ssl_ != nullptr) {
-            SigpipeGuard guard;
-            SSL_shutdown(ssl_);
+        if (t_ && t_->stream) {
+            std::string none;
+            t_->stream->send(none, true);  // TLS close_notify, when TLS is up
         }
     }
     drop();

@@ -1,11 +1,11 @@
 // client/smtp_client.hpp — the low-level SMTP client of the library (`ringmail::smtp::Client`):
-// open / command / send / close on blocking calls in the caller's thread, each bounded by
-// a timeout (poll). proto::ClientSession does the protocol; this file owns the socket and
-// OpenSSL. Certificates are verified against the system store and the host name unless
-// the caller turns that off explicitly.
+// open / command / send / close on blocking calls in the caller's thread, each wait bounded
+// by a timeout. proto::ClientSession does the protocol; the bytes go over an io::Stream on
+// the client's own io::Ring, the same code the server and the relay run on, so TLS (client
+// context by policy, SNI, host check) is io/'s too. Certificates are verified against the
+// system store and the host name unless the caller turns that off explicitly. A Client is
+// used from the thread that opened it (the ring's one issuer).
 #pragma once
-#include <openssl/ssl.h>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -71,22 +71,21 @@ public:
     const std::string& error() const noexcept { return error_; }
     const proto::Extensions* extensions() const noexcept;
 
+    struct Transport;  // the ring, its buffers and the stream (client/smtp_client.cpp)
+
 private:
     bool drive();                  // runs the session until it leaves Busy
     bool handshake();
-    bool write_all(std::string_view data);
-    long read_some(char* buf, std::size_t n);  // >0 bytes, 0 EOF, -1 error (set)
-    bool wait(short events);
+    bool connect(const std::string& port);
+    bool wait();                   // one bounded turn of the ring; false on timeout or error
     bool set_error(ErrorKind kind, std::string text);
     void set_session_error();
     void drop();
 
     std::string host_;
-    int fd_ = -1;
     int timeout_ms_ = 60000;
     Options options_;
-    SSL_CTX* ctx_ = nullptr;
-    SSL* ssl_ = nullptr;
+    std::unique_ptr<Transport> t_;
     std::unique_ptr<proto::ClientSession> session_;
     std::string in_;
     ErrorKind kind_ = ErrorKind::None;

@@ -129,7 +129,7 @@ std::string TlsStream::describe() const {
 
 std::string TlsStream::failure() const {
     const long v = SSL_get_verify_result(ssl_);
-    if (v != X509_V_OK) return std::string("certificate: ") + X509_verify_cert_error_string(v);
+    if (v != X509_V_OK) return std::string("certificate verification failed: ") + X509_verify_cert_error_string(v);
     const unsigned long e = ERR_peek_error();
     if (!e) return "handshake failed";
     char buf[256];
