@@ -173,7 +173,7 @@ class Server:
         logf = open(self.log, 'wb')
         port_from_log = True
         if self.name == 'ringmail':
-            cmd = [c.ringmail, 'serve', '--config', os.path.join(c.work, 'ringmail.ini'), '--port', '0',
+            cmd = [c.ringmail, 'serve', '--config', os.path.join(c.work, 'ringmail.ini'), '--init', '--port', '0',
                    '--handler', 'discard']
         elif self.name == 'smtp-sink':
             self.port = free_port()

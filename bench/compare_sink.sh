@@ -86,7 +86,7 @@ start_server() {
             [[ $handler == maildir ]] && handler="maildir:$MAILDIR"
             local extra=()
             [[ -n $REACTORS ]] && extra=(--reactors "$REACTORS")
-            "$RINGMAIL" serve --config "$cfgdir/mail.ini" --port 0 --handler "$handler" "${extra[@]}" 2>"$log" &
+            "$RINGMAIL" serve --config "$cfgdir/mail.ini" --init --port 0 --handler "$handler" "${extra[@]}" 2>"$log" &
             SERVER_PID=$!
             PORT=
             for _ in $(seq 100); do

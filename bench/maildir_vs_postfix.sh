@@ -126,7 +126,7 @@ rm_start() {  # handler; sets RM_PID, PORT
     local handler=$1 dir="$WORK/ringmail.$RUN_ID" deadline=$((SECONDS + START_TIMEOUT))
     mkdir -p "$dir"
     : >"$dir/log"
-    "$RINGMAIL" serve --handler "$handler" --port 0 --config "$dir/mail.ini" >"$dir/log" 2>&1 &
+    "$RINGMAIL" serve --handler "$handler" --port 0 --config "$dir/mail.ini" --init >"$dir/log" 2>&1 &
     RM_PID=$!
     RM_LOG="$dir/log"
     PORT=

@@ -12,6 +12,7 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <span>
 #include <string_view>
 
 #include "base/ascii.hpp"
@@ -83,7 +84,10 @@ Setter limit(T proto::Limits::*field, std::uint64_t lo, std::uint64_t hi, std::u
 }
 
 const Key keys[] = {
-    {"port", number(&Config::port, 0, 65535)},
+    {"port", [](Config& c, const std::string& k, const std::string& v) {
+         c.port = static_cast<std::uint16_t>(parse_number(k, v, 0, 65535));
+         c.plain = true;
+     }},
     {"local", [](Config& c, const std::string& k, const std::string& v) { c.local = parse_bool(k, v); }},
     {"tls_port", [](Config& c, const std::string& k, const std::string& v) {
          c.tls_port_auto = v == "auto";
@@ -108,6 +112,38 @@ const Key keys[] = {
     {"timeout_data", limit(&proto::Limits::data_timeout_ms, 1, 3600, 1000)},
 };
 
+// mail.ini sections and their keys. Keys before any section header are the server's (as
+// the original module's mail.ini has them); `[server]` names the same keys explicitly.
+// `[relay]` and `[http]` are the outbound queue's and the HTTP API's, whose keys come with
+// those layers: until then every key there is an unknown key of that section.
+struct Section {
+    const char* name;
+    std::span<const Key> keys;
+};
+const Section sections[] = {
+    {"", keys},
+    {"server", keys},
+    {"relay", {}},
+    {"http", {}},
+};
+
+const Section* find_section(std::string_view name) {
+    for (const auto& sec : sections)
+        if (name == sec.name) return &sec;
+    return nullptr;
+}
+
+void set_key(const Section& sec, Config& c, const std::string& key, const std::string& value) {
+    for (const auto& k : sec.keys) {
+        if (key == k.name) {
+            k.set(c, key, value);
+            return;
+        }
+    }
+    if (!*sec.name) throw ConfigError("unknown key " + shown(key));
+    throw ConfigError("unknown key " + shown(key) + " in [" + sec.name + "]");
+}
+
 struct ParseState {
     Config* config;
     std::string error;  // the first one: inih goes on after an error and returns its line
@@ -116,9 +152,11 @@ struct ParseState {
 int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
     auto* st = static_cast<ParseState*>(user);
     try {
-        if (section && *section)
-            throw ConfigError("unknown section " + shown(section) + " (keys go at the top level)");
-        set_config_key(*st->config, name, value ? value : "");
+        const Section* sec = find_section(section ? section : "");
+        if (!sec)
+            throw ConfigError("unknown section " + shown(section) + " (expected server, relay or http; "
+                              "server keys may also stand before any section)");
+        set_key(*sec, *st->config, name, value ? value : "");
     } catch (const ConfigError& e) {
         if (st->error.empty()) st->error = e.what();
         return 0;
@@ -128,15 +166,7 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
 
 }  // namespace
 
-void set_config_key(Config& c, const std::string& key, const std::string& value) {
-    for (const auto& k : keys) {
-        if (key == k.name) {
-            k.set(c, key, value);
-            return;
-        }
-    }
-    throw ConfigError("unknown key " + shown(key));
-}
+void set_config_key(Config& c, const std::string& key, const std::string& value) { set_key(sections[0], c, key, value); }
 
 void validate_config(const Config& c) {
     const std::string& h = c.handler;
@@ -148,11 +178,13 @@ void validate_config(const Config& c) {
         throw ConfigError("tls_port and port must differ");
     if ((c.tls_port != 0 || c.tls_port_auto) && c.tls_crt.empty())
         throw ConfigError("tls_port needs tls_crt and tls_key");
+
 }
 
 std::string default_config_text() {
     return R"(; ringmail server settings. Delete this file to get the defaults back.
-; SMTP port. With tls_crt/tls_key set, STARTTLS is offered here too.
+; SMTP port. With tls_crt/tls_key set, STARTTLS is offered here too. Without a port
+; line there is no plain listener (then set tls_port).
 port = 2525
 ; true: listen on loopback only; false: on every address.
 local = true
@@ -198,6 +230,7 @@ Config parse_config_text(std::string_view text, const std::string& name) {
         throw ConfigError(name + ":" + std::to_string(line) + ": NUL byte in the file");
     }
     Config c;
+    c.plain = false;  // until the file sets `port`
     const std::string copy(text);
     ParseState state{&c, {}};
     const int rc = ini_parse_string(copy.c_str(), on_ini_entry, &state);
@@ -212,9 +245,11 @@ Config parse_config_text(std::string_view text, const std::string& name) {
     return c;
 }
 
-Config load_config(const std::string& path) {
+Config load_config(const std::string& path, bool create_missing) {
     struct stat st{};
     if (::stat(path.c_str(), &st) != 0) {
+        if (!create_missing)
+            throw ConfigError(path + ": no such file (ringmail serve --init writes the defaults there)");
         std::ofstream out(path);
         out << default_config_text();
         if (!out) throw ConfigError(path + ": cannot write the default config");

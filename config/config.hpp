@@ -17,6 +17,8 @@ struct ConfigError : std::runtime_error {
 
 struct Config {
     std::uint16_t port = 2525;        // 0 picks a free port (printed at start)
+    bool plain = true;                // listen on `port`; a mail.ini without `port` has no
+                                      // plain listener, as the original module documents
     bool local = true;                // bind loopback only
     std::uint16_t tls_port = 0;       // implicit TLS; 0 = off
     bool tls_port_auto = false;       // tls_port = auto: a free port, printed at start (tests)
@@ -34,8 +36,9 @@ struct Config {
     proto::Limits limits;
 };
 
-// Reads `path`; when it does not exist, writes the defaults there first.
-Config load_config(const std::string& path);
+// Reads `path`. When it does not exist: with `create_missing`, writes the defaults there
+// first; otherwise throws (a mistyped --config must not silently get a new file).
+Config load_config(const std::string& path, bool create_missing = true);
 // Parses mail.ini text; errors name `name` and the line (the fuzz target's entry point).
 Config parse_config_text(std::string_view text, const std::string& name);
 // Sets one key from its text value, as the file and the command line do.

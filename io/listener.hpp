@@ -37,6 +37,9 @@ public:
     // into its backlog, so clients there get a reset now instead of waiting unanswered.
     void stop() noexcept;
     void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+    // An accept request is in flight: it holds the listening socket open in the kernel,
+    // even after stop() closed our descriptor, until its last completion.
+    bool armed() const noexcept { return armed_; }
 
 private:
     Ring& ring_;

@@ -33,6 +33,7 @@ enum class Error : std::uint8_t {
     AuthMechanism,
     AuthCancelled,
     AuthBadBase64,
+    AuthNulInCredentials,  // a NUL would cut the name or password short further on
     AuthLineTooLong,      // SASL response over max_auth_line (RFC 4954 4)
     EncryptionRequired,   // AUTH on a plaintext connection when policy needs TLS (RFC 4954 6)
     TlsAlreadyActive,     // a second STARTTLS (RFC 3207 4.2)
@@ -75,6 +76,7 @@ inline constexpr ReplyInfo reply_for[] = {
     {Error::AuthMechanism,      504, "5.5.4", "Unrecognized authentication mechanism"},
     {Error::AuthCancelled,      501, "5.7.0", "Authentication cancelled"},
     {Error::AuthBadBase64,      501, "5.5.2", "Cannot decode response"},
+    {Error::AuthNulInCredentials, 501, "5.5.2", "NUL not allowed in user name or password"},
     {Error::AuthLineTooLong,    500, "5.5.6", "Authentication exchange line is too long"},
     {Error::EncryptionRequired, 538, "5.7.11", "Encryption required for requested authentication mechanism"},
     {Error::TlsAlreadyActive,   554, "5.5.1", "TLS already active"},

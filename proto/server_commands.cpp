@@ -264,11 +264,16 @@ void ServerSession::auth_response(std::string_view line) {
         return;
     }
     case Phase::AuthUser:
+        // RFC 4616 forbids NUL in PLAIN's fields (split_plain refuses a third one); LOGIN
+        // has no rule, but a NUL would end the name or password early in crypt(3) and in
+        // most handlers, so a password "secret\0anything" would pass as "secret".
+        if (decoded->find('\0') != std::string::npos) return reply(Error::AuthNulInCredentials);
         auth_user_ = std::move(*decoded);
         phase_ = Phase::AuthPass;
         append_reply(out_, 334, "", "UGFzc3dvcmQ6");  // "Password:"
         return;
     case Phase::AuthPass:
+        if (decoded->find('\0') != std::string::npos) return reply(Error::AuthNulInCredentials);
         auth_pass_ = std::move(*decoded);
         need_ = Need::Auth;
         return;

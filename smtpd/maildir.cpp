@@ -58,10 +58,14 @@ bool write_all(int fd, const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string trace_header(const Mail& mail, const std::string& hostname, const std::string& id) {
+    // The envelope goes into the file as Postfix's local delivery writes it: Return-Path
+    // for the sender, one Delivered-To per recipient (Bcc recipients are nowhere else).
+    std::string h = "Return-Path: <" + mail.sender + ">\r\n";
+    for (const auto& r : mail.recipients) h += "Delivered-To: " + r + "\r\n";
     // RFC 3848: ESMTPS with TLS, ESMTPA/ESMTPSA after AUTH.
-    std::string h = "Return-Path: <" + mail.sender + ">\r\nReceived: from " + mail.host + " ([" +
-                    mail.ip + "])\r\n\tby " + hostname + " (ringmail) with " +
-                    "ESMTP" + (mail.tls.empty() ? "" : "S") + (mail.user.empty() ? "" : "A") + " id " + id;
+    h += "Received: from " + mail.host + " ([" +
+         mail.ip + "])\r\n\tby " + hostname + " (ringmail) with " + "ESMTP" + (mail.tls.empty() ? "" : "S") +
+         (mail.user.empty() ? "" : "A") + " id " + id;
     if (mail.recipients.size() == 1) h += "\r\n\tfor <" + mail.recipients.front() + ">";
     h += "; ";
     h += base::rfc5322_date(std::time(nullptr));

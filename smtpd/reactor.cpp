@@ -56,7 +56,8 @@ Peer peer_of(int fd) {
 
 Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd)
     : shared_(shared), index_(index), ring_(4096), id_(ring_.add(*this)), inbox_(ring_, kInboxSize),
-      tick_(ring_, 1000, [this] { on_tick(); }), plain_listener_(ring_, listen_fd, *this, kPlainListener) {
+      tick_(ring_, 1000, [this] { on_tick(); }) {
+    if (listen_fd >= 0) plain_listener_.emplace(ring_, listen_fd, *this, kPlainListener);
     if (tls_listen_fd >= 0) tls_listener_.emplace(ring_, tls_listen_fd, *this, kTlsListener);
     buffers_.emplace(ring_.raw(), kBufCount, kBufSize, kBufGroup);
 }
@@ -93,7 +94,7 @@ void Reactor::run() {
     // before mail flows, never while a message is parsed on this thread.
     mime::warm_up_charsets();
     take_tls_context();
-    plain_listener_.arm();
+    if (plain_listener_) plain_listener_->arm();
     if (tls_listener_) tls_listener_->arm();
     inbox_.arm();
     tick_.arm();
@@ -112,7 +113,11 @@ void Reactor::run() {
         if (!stopping_ && shared_.stopping.load(std::memory_order_acquire)) begin_stop();
         buffers_->publish();
         flush();
-        if (stopping_ && (live_ == 0 || now_ >= deadline_)) {
+        // At the end the listeners' accept requests must have completed too: each holds
+        // its socket in LISTEN state, and a server started right after this one exits
+        // would find the port in use (io_uring tears a ring down after the process).
+        const bool listening = (plain_listener_ && plain_listener_->armed()) || (tls_listener_ && tls_listener_->armed());
+        if (stopping_ && ((live_ == 0 && !listening) || now_ >= deadline_)) {
             ring_.submit();  // the last closes are queued SQEs, not yet done
             return;
         }
@@ -377,7 +382,7 @@ void Reactor::on_tick() noexcept {
 void Reactor::begin_stop() noexcept {
     stopping_ = true;
     deadline_ = now_ + std::uint64_t(shared_.config.shutdown_grace) * 1000;
-    plain_listener_.stop();
+    if (plain_listener_) plain_listener_->stop();
     if (tls_listener_) tls_listener_->stop();
     conns_.for_each([this](io::SlotId, Connection& c) { mark_dirty(c); });  // flush() closes idle ones
 }

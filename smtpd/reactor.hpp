@@ -73,8 +73,8 @@ struct Connection {
 
 class Reactor final : public io::Handler, public io::AcceptSink {
 public:
-    // index: this reactor's number in Shared::inboxes. tls_listen_fd: the implicit TLS
-    // listener, or -1. Both descriptors become the reactor's.
+    // index: this reactor's number in Shared::inboxes. listen_fd, tls_listen_fd: the plain
+    // and the implicit TLS listener, or -1. Both descriptors become the reactor's.
     Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd = -1);
     ~Reactor();
     Reactor(const Reactor&) = delete;
@@ -117,8 +117,8 @@ private:
     std::uint8_t id_;                            // this reactor's handler number on ring_
     io::Mailbox<JobDone> inbox_;
     io::Ticker tick_;
-    io::Acceptor plain_listener_;
-    std::optional<io::Acceptor> tls_listener_;   // tls_port
+    std::optional<io::Acceptor> plain_listener_;  // port (absent: mail.ini has none)
+    std::optional<io::Acceptor> tls_listener_;    // tls_port
     proto::Timestamp now_ = 0;
     proto::Timestamp deadline_ = 0;
     bool stopping_ = false;

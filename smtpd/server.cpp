@@ -51,6 +51,9 @@ std::string machine_name() {
 
 int serve(const Config& config) {
     validate_config(config);
+    // Checked here, after the command line's flags: --port brings the plain listener back.
+    if (!config.plain && config.tls_port == 0 && !config.tls_port_auto)
+        throw ConfigError("nothing to listen on: set port (or tls_port with tls_crt and tls_key)");
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned reactors = config.reactors ? config.reactors : cores;
     const unsigned workers = config.handler_threads ? config.handler_threads : cores;
@@ -70,11 +73,13 @@ int serve(const Config& config) {
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);  // its default action would kill the server
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
 
     std::uint16_t port = config.port;
-    std::vector<int> fds = io::open_listeners(config.local, port, reactors);
+    std::vector<int> fds;
+    if (config.plain) fds = io::open_listeners(config.local, port, reactors);
     std::uint16_t tls_port = config.tls_port;
     std::vector<int> tls_fds;
     if (tls_ctx && (tls_port != 0 || config.tls_port_auto)) {
@@ -108,8 +113,8 @@ int serve(const Config& config) {
     shared->mail_sink = user_mail ? static_cast<smtpd::JobSink*>(pool.get()) : maildir.get();
 
     std::vector<std::unique_ptr<smtpd::Reactor>> loops;
-    for (std::size_t i = 0; i < fds.size(); ++i) {
-        loops.push_back(std::make_unique<smtpd::Reactor>(*shared, static_cast<unsigned>(i), fds[i],
+    for (std::size_t i = 0; i < reactors; ++i) {
+        loops.push_back(std::make_unique<smtpd::Reactor>(*shared, static_cast<unsigned>(i), fds.empty() ? -1 : fds[i],
                                                          tls_fds.empty() ? -1 : tls_fds[i]));
         shared->inboxes.push_back(&loops.back()->inbox());
         if (tls_ctx) loops.back()->set_tls_context(tls_ctx.get());
@@ -117,8 +122,10 @@ int serve(const Config& config) {
     smtpd::shared_of_jobs = shared.get();
     // One write, so that a reader polling for the first line also sees the second.
     const char* addr = config.local ? "127.0.0.1" : "[::]";
-    std::string banner = "ringmail: listening on " + std::string(addr) + ":" + std::to_string(port) + " with " +
-                         std::to_string(reactors) + " reactors, handler " + mail_handler + "\n";
+    std::string banner = fds.empty() ? "ringmail: no plain listener (mail.ini has no port)\n"
+                                     : "ringmail: listening on " + std::string(addr) + ":" + std::to_string(port) +
+                                           " with " + std::to_string(reactors) + " reactors, handler " + mail_handler +
+                                           "\n";
     if (!tls_fds.empty())
         banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
     if (tls_ctx)
@@ -135,6 +142,12 @@ int serve(const Config& config) {
     int sig = 0;
     for (;;) {
         sigwait(&set, &sig);
+        if (sig == SIGUSR1) {
+            // Log reopening for tools that send it (logrotate): the log is stderr, which
+            // the service manager owns, so there is nothing to reopen.
+            std::fputs("ringmail: SIGUSR1: logs go to stderr; nothing to reopen\n", stderr);
+            continue;
+        }
         if (sig != SIGHUP) break;
         std::string line = "ringmail: SIGHUP:";
         if (tls_ctx) {

@@ -1,5 +1,6 @@
-// tools/cmd_serve.cpp — `ringmail serve`: mail.ini (created with defaults when missing),
-// then flags on top; a bad setting is one line on stderr and exit status 2.
+// tools/cmd_serve.cpp — `ringmail serve`: mail.ini (written with the defaults when missing,
+// for the default path or with --init), then flags on top; a bad setting is one line on
+// stderr and exit status 2.
 #include <cstdio>
 #include <string>
 
@@ -13,10 +14,13 @@ void add_serve(CLI::App& app, int& status) {
     struct Args {
         std::string config = "mail.ini";
         std::string port, reactors, handler, tls_port;
+        bool init = false;
     };
     static Args a;
     CLI::App* serve = app.add_subcommand("serve", "Run the SMTP server until SIGINT or SIGTERM");
-    serve->add_option("--config", a.config, "INI file, written with defaults when missing")->capture_default_str();
+    serve->add_option("--config", a.config, "INI file; the default one is written with the defaults when missing")
+        ->capture_default_str();
+    serve->add_flag("--init", a.init, "write the defaults to --config's file when it is missing");
     serve->add_option("--port", a.port, "TCP port (0: a free one, printed at start)");
     serve->add_option("--tls-port", a.tls_port, "implicit TLS port (auto: a free one, printed at start)");
     serve->add_option("--reactors", a.reactors, "reactor threads (0: one per core)");
@@ -24,7 +28,7 @@ void add_serve(CLI::App& app, int& status) {
     serve->callback([&status] {
         Config config;
         try {
-            config = load_config(a.config);
+            config = load_config(a.config, a.init || a.config == "mail.ini");
             if (!a.port.empty()) set_config_key(config, "port", a.port);
             if (!a.tls_port.empty()) set_config_key(config, "tls_port", a.tls_port);
             if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);

@@ -68,7 +68,7 @@ class Server:
         self._runs = 0
 
     def args(self):
-        return [binary(), "serve", "--config", self.config_path, "--port", "0",
+        return [binary(), "serve", "--config", self.config_path, "--init", "--port", "0",
                 "--reactors", str(self.reactors), "--handler", self.handler] + self.extra_args
 
     def start(self):
@@ -282,14 +282,29 @@ def message_id(data):
     return m.group(1).decode() if m else None
 
 
+def delivered_to(data):
+    """The addresses of the Delivered-To fields after Return-Path, in order."""
+    out = []
+    for line in data.split(CRLF)[1:]:
+        if not line.startswith(b"Delivered-To: "):
+            break
+        out.append(line[len(b"Delivered-To: "):].decode())
+    return out
+
+
 def split_trace(data, sender):
-    """Checks the two trace fields ringmail prepends — `Return-Path: <sender>` and one
-    folded `Received:` field, CRLF line ends, continuations starting with a tab — and
-    returns exactly the bytes after them."""
+    """Checks the trace fields ringmail prepends — `Return-Path: <sender>`, one
+    `Delivered-To: addr` line per recipient, and one folded `Received:` field, CRLF line
+    ends, continuations starting with a tab — and returns exactly the bytes after them."""
     first = b"Return-Path: <" + sender.encode() + b">" + CRLF
     if not data.startswith(first):
         raise AssertionError("no Return-Path <%s> first: %r" % (sender, data[:200]))
     rest = data[len(first):]
+    while rest.startswith(b"Delivered-To: "):
+        end = rest.find(CRLF)
+        if end < 0 or b"\r" in rest[:end] or b"\n" in rest[:end] or b"@" not in rest[:end]:
+            raise AssertionError("bad Delivered-To field: %r" % rest[:200])
+        rest = rest[end + 2:]
     if not rest.startswith(b"Received: "):
         raise AssertionError("no Received field second: %r" % rest[:200])
     pos = 0

@@ -55,6 +55,36 @@ class Cli(e2e.ServerTestCase):
                 p = self.run_ringmail("serve", "--config", path)
                 self.assert_one_line_exit_2(p, key)
 
+    def test_config_sections(self):
+        # Server keys may stand before any section or under [server]; [relay] and [http]
+        # are known sections whose keys come with their layers; anything else is an error.
+        path = os.path.join(self.tmp, "sections.ini")
+        with open(path, "w") as f:
+            f.write("local = true\n[server]\nmax_recipients = 7\n[relay]\n[http]\n")
+        srv = e2e.Server(self.tmp, handler="discard", config=None)
+        srv.config_path = path
+        srv.start()
+        self.addCleanup(srv.kill)
+        with srv.connect() as c:
+            self.assertEqual(c.reply().code, 220)
+            c.send(b"EHLO x\r\nMAIL FROM:<a@b.c>\r\n")
+            c.reply()
+            c.reply()
+            for i in range(8):
+                c.send(b"RCPT TO:<r%d@b.c>\r\n" % i)
+                # the eighth is past max_recipients = 7, set in [server]
+                self.assertEqual(c.reply().code, 250 if i < 7 else 452)
+        self.assert_stopped_cleanly(srv)
+        for text, needle in [("[relay]\nsmarthost_colour = red\n", "in [relay]"),
+                             ("[mail]\nport = 25\n", "unknown section"),
+                             ("[server]\nno_such_key = 1\n", "no_such_key")]:
+            with self.subTest(text=text):
+                bad = os.path.join(self.tmp, "bad-section.ini")
+                with open(bad, "w") as f:
+                    f.write(text)
+                p = self.run_ringmail("serve", "--config", bad)
+                self.assert_one_line_exit_2(p, needle)
+
     def test_hostile_config_bytes_give_one_printable_line(self):
         # A terminal escape and a CR inside a value, a NUL byte, a later second error: the
         # message is one line of printable ASCII naming the first problem (and its line,
@@ -83,7 +113,7 @@ class Cli(e2e.ServerTestCase):
         for args, word in ((["--port", "99999"], "port"), (["--reactors", "lots"], "reactors"),
                            (["--handler", "nowhere"], "handler"), (["--handler", "maildir:"], "handler")):
             with self.subTest(args=args):
-                p = self.run_ringmail("serve", "--config", cfg, *args)
+                p = self.run_ringmail("serve", "--config", cfg, "--init", *args)
                 self.assert_one_line_exit_2(p, word)
 
     def test_unknown_flag_exits_2(self):
@@ -98,13 +128,13 @@ class Cli(e2e.ServerTestCase):
         holder.listen(1)
         port = holder.getsockname()[1]
         cfg = os.path.join(self.tmp, "mail.ini")
-        p = self.run_ringmail("serve", "--config", cfg, "--port", str(port), "--handler", "discard")
+        p = self.run_ringmail("serve", "--config", cfg, "--init", "--port", str(port), "--handler", "discard")
         self.assert_one_line_exit_2(p, str(port))
 
     def test_port_held_by_another_ringmail_exits_2(self):
         # ...and one held by a ringmail, whose SO_REUSEPORT listeners must not be shared.
         first = self.server(handler="discard")
-        p = self.run_ringmail("serve", "--config", os.path.join(self.tmp, "other.ini"),
+        p = self.run_ringmail("serve", "--config", os.path.join(self.tmp, "other.ini"), "--init",
                               "--port", str(first.port), "--handler", "discard")
         self.assert_one_line_exit_2(p, str(first.port))
         self.assertTrue(first.running())
@@ -124,6 +154,68 @@ class Cli(e2e.ServerTestCase):
         # The written file is valid as it stands.
         again = self.server(handler="discard")
         self.assert_stopped_cleanly(again)
+
+    def test_mistyped_config_path_is_an_error_not_a_new_file(self):
+        # Only the default mail.ini (or --init) is written when missing: a typo in --config
+        # must not start a server with defaults the operator never chose.
+        typo = os.path.join(self.tmp, "mial.ini")
+        p = self.run_ringmail("serve", "--config", typo, "--port", "0")
+        self.assert_one_line_exit_2(p, "mial.ini", "--init")
+        self.assertFalse(os.path.exists(typo))
+
+    def test_config_without_port_has_no_plain_listener(self):
+        # As the original module documents: comment out `port` and the plain listener goes.
+        # With nothing else to listen on that is an error; with tls_port it serves TLS only.
+        path = os.path.join(self.tmp, "noport.ini")
+        e2e.write_config(path, {"local": "true", "handler": "discard"})
+        p = self.run_ringmail("serve", "--config", path)
+        self.assert_one_line_exit_2(p, "nothing to listen on")
+        key, crt = os.path.join(self.tmp, "k.pem"), os.path.join(self.tmp, "c.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "2", "-keyout", key, "-out", crt], check=True, capture_output=True)
+        e2e.write_config(path, {"local": "true", "handler": "discard", "tls_port": "auto",
+                                "tls_crt": crt, "tls_key": key})
+        proc = subprocess.Popen([e2e.binary(), "serve", "--config", path], cwd=self.tmp,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        err = b""
+        while b"listening for TLS" not in err:
+            line = proc.stderr.readline()
+            self.assertTrue(line, err)
+            err += line
+        self.assertIn(b"no plain listener", err)
+        self.assertNotIn(b"listening on ", err)
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+
+    def test_sigusr1_does_not_stop_the_server(self):
+        s = self.server(handler="discard")
+        s.send_signal(signal.SIGUSR1)
+        with s.connect() as c:  # answered after the signal: still serving
+            self.assertEqual(c.reply().code, 220)
+        self.assertTrue(s.running())
+        self.assertIn("SIGUSR1", s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def test_immediate_restart_on_the_same_port(self):
+        # Each run leaves closed connections behind (TIME_WAIT, FIN_WAIT); the next run
+        # must bind the same port at once, every time.
+        s = self.server(handler="discard")
+        port = s.port
+        s.extra_args = []
+        for i in range(12):
+            with s.connect() as c:
+                self.assertEqual(c.reply().code, 220)
+                c.send(b"QUIT\r\n")
+                self.assertEqual(c.reply().code, 221)
+            with s.connect() as c:  # and one the server closes with its 421 at shutdown
+                self.assertEqual(c.reply().code, 220)
+                self.assertEqual(s.stop(), 0, s.stderr())
+            s.args = lambda: [e2e.binary(), "serve", "--config", s.config_path, "--init", "--port", str(port),
+                              "--reactors", "2", "--handler", "discard"]
+            s.start()
+            self.assertEqual(s.port, port, "run %d" % i)
+        self.assert_stopped_cleanly(s)
 
     def test_sigint_exits_0(self):
         s = self.server(handler="discard")

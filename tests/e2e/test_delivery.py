@@ -45,6 +45,21 @@ class Smtplib(e2e.ServerTestCase):
         self.assertEqual(e2e.count_files(s.maildir, "tmp"), 0)
         self.assert_stopped_cleanly(s)
 
+    def test_envelope_recipients_are_kept_in_the_file(self):
+        # The header names one recipient; the envelope has three, one a Bcc. Each gets a
+        # Delivered-To field, in envelope order, as Postfix's local delivery writes them.
+        s = self.server()
+        msg = make_message("<bcc@example.org>", [b"who got this?"])
+        rcpts = ["rcpt@example.com", "hidden@example.net", "third@example.org"]
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=CLIENT_TIMEOUT) as c:
+            self.assertEqual(c.sendmail("sender@example.org", rcpts, msg), {})
+        files = e2e.maildir_files(s.maildir)
+        self.assertEqual(len(files), 1)
+        data = next(iter(files.values()))
+        self.assertEqual(e2e.delivered_to(data), rcpts)
+        self.assertEqual(e2e.split_trace(data, "sender@example.org"), msg)
+        self.assert_stopped_cleanly(s)
+
     def test_several_messages_on_one_connection_and_null_sender(self):
         s = self.server()
         sent = {}

@@ -105,6 +105,24 @@ class Handlers(e2e.ServerTestCase):
         self.assertIn(b"Printed subject", out)
         self.assertIn(SENDER.encode(), out)
 
+    def test_print_escapes_what_the_client_sent(self):
+        # A terminal escape (ESC [ 2 J clears the screen), a C1 control (U+009B, CSI on some
+        # terminals) and lines that forge the block's separators: printed escaped, one real
+        # separator per mail. (A bare CR never gets this far: DATA refuses it.)
+        s = self.server(handler="print")
+        body = ["before \x1b[2J after", "c1 \u009b[31m red", "--- end", "--- mail from 6.6.6.6"]
+        msg = make_message("<esc@example.org>", body, subject="Esc \x1b]0;title\x07 subject")
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.sendmail(SENDER, ["r@example.com"], msg)
+        self.assert_stopped_cleanly(s)
+        out = s.stdout()
+        for raw in (b"\x1b", b"\x07", b"\r", "\u009b".encode("utf-8")):
+            self.assertNotIn(raw, out)
+        self.assertIn(b"before \\x1b[2J after", out)
+        self.assertIn(b"c1 \\u009b[31m red", out)
+        self.assertEqual(out.count(b"\n--- end\n"), 1)
+        self.assertEqual(out.count(b"--- mail from"), 1)
+
     def test_auth_login_marks_the_trace_field(self):
         # No on_auth handler: every login is accepted; Received says ESMTPA (RFC 3848).
         s = self.server()

@@ -448,6 +448,17 @@ TEST(ServerSession, AuthLoginCancelledAtPassword) {
     EXPECT_TRUE(r.asked.empty());
 }
 
+// A password "p\0x" (cA B4) or a user "u\0" (dQA=) must not reach the handler: crypt(3)
+// would read "p" and let the login through with anything after the NUL.
+TEST(ServerSession, AuthLoginRefusesNulInCredentials) {
+    const SessionRun r =
+        drive_all_splits(kEhlo + "AUTH LOGIN\r\ndQ==\r\ncAB4\r\nAUTH LOGIN dQA=\r\nAUTH LOGIN dQ==\r\ncA==\r\n", {}, {},
+                         kAuthPolicy);
+    EXPECT_EQ(after_ehlo(r), (std::vector<int>{334, 334, 501, 501, 334, 235}));
+    EXPECT_TRUE(has_line(r, "501 5.5.2 NUL not allowed in user name or password"));
+    EXPECT_EQ(r.asked, (std::vector<std::string>{"auth:u:p"}));
+}
+
 TEST(ServerSession, AuthRejectedGives535AndAllowsRetry) {
     // "\0u\0wrong", then "\0u\0p"
     const SessionRun r = drive_all_splits(kEhlo + "AUTH PLAIN AHUAd3Jvbmc=\r\nAUTH PLAIN AHUAcA==\r\n", {}, {}, kAuthPolicy);
