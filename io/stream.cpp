@@ -83,10 +83,14 @@ void Stream::arm_recv() noexcept {
     ++ops_;
 }
 
+void Stream::cancel_recv() noexcept {
+    io_uring_prep_cancel64(ring_.prep_ignored(), Ring::user_data(handler_, payload(kRecv)), 0);
+}
+
 void Stream::pause_reading() noexcept {
     if (paused_) return;
     paused_ = true;
-    if (recv_armed_) io_uring_prep_cancel64(ring_.prep_ignored(), Ring::user_data(handler_, payload(kRecv)), 0);
+    if (recv_armed_) cancel_recv();
 }
 
 void Stream::resume_reading() noexcept {
@@ -138,7 +142,7 @@ void Stream::arm_send() noexcept {
 void Stream::close() noexcept {
     want_input_ = false;
     if (fd_ < 0) return;
-    if (recv_armed_) io_uring_prep_cancel64(ring_.prep_ignored(), Ring::user_data(handler_, payload(kRecv)), 0);
+    if (recv_armed_) cancel_recv();
     // The requests in flight keep the socket referenced; shutdown sends the FIN now. It
     // stays a syscall: io_uring runs IORING_OP_SHUTDOWN on a worker thread (a context
     // switch each). The close goes with the next submit, quiet unless it fails.
@@ -184,6 +188,11 @@ void Stream::on_recv(const io_uring_cqe& cqe, Emit emit, void* ctx) noexcept {
     if (!(cqe.flags & IORING_CQE_F_MORE)) {
         recv_armed_ = false;
         --ops_;
+    } else if (paused_) {
+        // Still receiving after a pause: the cancel missed (a receive re-armed in the same
+        // submission as the cancel may not be cancellable yet, and a flooding peer keeps
+        // it busy). Ask again; each try costs one SQE and the flood ends at the next.
+        cancel_recv();
     }
     if (res > 0) {
         const unsigned bid = BufferRing::id(cqe.flags);

@@ -99,6 +99,7 @@ private:
     void on_send(int res, Emit emit, void* ctx) noexcept;
     void tls_in(std::string_view cipher, Emit emit, void* ctx) noexcept;
     void arm_recv() noexcept;
+    void cancel_recv() noexcept;
     void arm_send() noexcept;
     std::uint64_t payload(Op op) const noexcept { return std::uint64_t(op) << kOpShift | name_; }
 

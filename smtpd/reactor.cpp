@@ -25,6 +25,11 @@ constexpr unsigned kBufSize = 32 * 1024;  // idle connections hold none of these
 constexpr unsigned kBufGroup = 0;
 // While a handler decides, input waits in `pending`; past this we stop reading.
 constexpr std::size_t kMaxPending = 256 * 1024;
+// RFC 2920 lets a client pipeline without limit, but not make us hold its replies without
+// limit: past this much unsent output we stop reading until the peer takes it. Input is fed
+// in slices so that one 32 KiB receive of NOOPs cannot make 100 KiB of replies at once.
+constexpr std::size_t kMaxOutput = 8 * 1024;
+constexpr std::size_t kFeedSlice = 4 * 1024;
 // Answers waiting for one reactor; a full inbox makes handler threads wait, not drop.
 constexpr std::size_t kInboxSize = 1u << 16;
 constexpr unsigned kPlainListener = 0, kTlsListener = 1;
@@ -214,9 +219,10 @@ void Reactor::start_tls(Connection& c) noexcept {
 }
 
 void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
-    if (c.waiting || c.pending_off < c.pending.size()) {
+    if (c.waiting || c.output_blocked || c.pending_off < c.pending.size()) {
+        // Bytes of receives already under way when reading paused land here too.
         c.pending.append(p, n);
-        if (!c.waiting) drive_pending(c);
+        if (!c.waiting && !c.output_blocked) drive_pending(c);
         else if (c.pending.size() - c.pending_off > kMaxPending) c.stream.pause_reading();
         return;
     }
@@ -229,14 +235,29 @@ void Reactor::on_data(Connection& c, const char* p, std::size_t n) noexcept {
 
 std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
     std::size_t off = 0;
+    std::size_t slice = kFeedSlice;
     for (;;) {
-        const proto::Step st = c.session.feed(in.subspan(off), now_);
+        if (c.session.output().size() >= kMaxOutput) {
+            c.output_blocked = true;  // flush() lifts it once the stream took the replies
+            c.stream.pause_reading();
+            mark_dirty(c);
+            return off;
+        }
+        const std::size_t n = std::min(in.size() - off, slice);
+        const proto::Step st = c.session.feed(in.subspan(off, n), now_);
         off += st.consumed;
         if (shared_.config.mime) read_along(c);
         if (!c.session.output().empty()) mark_dirty(c);
         switch (st.need) {
         case proto::Need::Input:
-            return off;
+            if (off == in.size()) return off;
+            if (st.consumed == 0) {
+                if (n == in.size() - off) return off;  // a line split across receives
+                slice = in.size() - off;                // a line longer than the slice
+            } else {
+                slice = kFeedSlice;
+            }
+            break;
         case proto::Need::Close:
             c.life = Life::Closing;
             return off;
@@ -353,7 +374,7 @@ void Reactor::on_answer(JobDone&& r) noexcept {
     mark_dirty(c);
     drive_pending(c);
     if (c.life == Life::PeerDone && !c.waiting) c.life = Life::Closing;
-    if (!c.waiting && c.reading()) c.stream.resume_reading();
+    if (!c.waiting && !c.output_blocked && c.reading()) c.stream.resume_reading();
 }
 
 void Reactor::on_tick() noexcept {
@@ -369,6 +390,12 @@ void Reactor::on_tick() noexcept {
         } else if (c.life != Life::Closing && c.session.expire(now_)) {  // RFC 5321 4.5.3.2
             c.life = Life::Closing;
             mark_dirty(c);
+            // A client that reads nothing leaves our send hanging: the 421 cannot reach
+            // it, and waiting for the send would keep it past the idle limit. Close now.
+            if (c.stream.sending()) {
+                close_conn(c);
+                maybe_free(c);
+            }
         }
     });
     if (stopping_ && now_ >= deadline_) {
@@ -407,6 +434,17 @@ void Reactor::flush() noexcept {
             }
             if (c.life == Life::Closing) c.stream.stop_reading();
             if (!c.stream.send(c.session.output(), c.life == Life::Closing)) c.life = Life::Closing;
+            if (c.output_blocked && c.session.output().size() < kMaxOutput) {
+                // The stream took the replies (the last send finished): go on with the
+                // input held meanwhile, and read more only once that has not blocked us
+                // again. (Resuming first let each pause let in a receive burst, and the
+                // held input grew without bound while the peer read nothing.)
+                c.output_blocked = false;
+                if (c.reading() && !c.waiting) {
+                    drive_pending(c);
+                    if (!c.output_blocked && !c.waiting) c.stream.resume_reading();
+                }
+            }
             if (!c.stream.sending() && c.life == Life::Closing) close_conn(c);
         }
         maybe_free(c);

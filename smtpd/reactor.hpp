@@ -59,6 +59,7 @@ struct Connection {
     proto::ServerSession session;
     bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
     bool waiting = false;       // a job is out; its answer will come back
+    bool output_blocked = false;  // too many replies unsent: input waits until they drain
     bool dirty = false;         // in the flush list
     std::string pending;        // input not yet consumed (split line, or held while waiting)
     std::size_t pending_off = 0;
