@@ -18,6 +18,9 @@ std::vector<int> open_listeners(bool local, std::uint16_t& port, unsigned count)
 class AcceptSink {
 public:
     virtual void on_accepted(int fd, unsigned listener) noexcept = 0;
+    // Out of descriptors: `fd` is a client let in on the spare descriptor only to be
+    // told so (the owner writes its refusal without waiting, then closes it at once).
+    virtual void on_refused(int fd, unsigned listener) noexcept = 0;
 
 protected:
     ~AcceptSink() = default;
@@ -42,12 +45,18 @@ public:
     bool armed() const noexcept { return armed_; }
 
 private:
+    void out_of_descriptors(int res) noexcept;
+
     Ring& ring_;
     std::uint8_t id_;
     int fd_;
+    int spare_;                  // /dev/null, held so that a refusal has a descriptor
     AcceptSink& sink_;
     unsigned listener_;
     bool armed_ = false;
+    bool pausing_ = false;       // out of descriptors: the resume timer is set
+    std::uint64_t next_log_ms_ = 0;
+    __kernel_timespec pause_{};
 };
 
 }  // namespace ringmail::io

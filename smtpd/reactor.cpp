@@ -172,6 +172,14 @@ void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     }
 }
 
+// Out of descriptors: RFC 5321 4.2.3 421 "service not available" with 4.3.2 (RFC 3463:
+// system not accepting messages), so the client retries later instead of hanging.
+void Reactor::on_refused(int fd, unsigned) noexcept {
+    static constexpr char busy[] = "421 4.3.2 Too busy (out of resources), try again later\r\n";
+    [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+}
+
 void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view bytes) noexcept {
     switch (ev) {
     case io::StreamEvent::Data:

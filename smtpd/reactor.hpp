@@ -90,6 +90,7 @@ public:
 
     void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
     void on_accepted(int fd, unsigned listener) noexcept override;
+    void on_refused(int fd, unsigned listener) noexcept override;
 
 private:
     void on_stream(Connection& c, io::StreamEvent ev, std::string_view bytes) noexcept;

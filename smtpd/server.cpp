@@ -5,6 +5,7 @@
 #include "smtpd/server.hpp"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -76,6 +77,13 @@ int serve(const Config& config) {
     sigaddset(&set, SIGUSR1);  // its default action would kill the server
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
+
+    // Every connection is a descriptor: take all the kernel allows this process (the soft
+    // limit is often 1024, far under max_connections).
+    if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        (void)::setrlimit(RLIMIT_NOFILE, &lim);
+    }
 
     std::uint16_t port = config.port;
     std::vector<int> fds;

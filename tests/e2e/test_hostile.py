@@ -1,7 +1,10 @@
 """Attacks of issue 13 against the real server, each asserting the bound that holds it:
 what one client can make the server hold, and how long it can hold on."""
 import os
+import re
+import resource
 import socket
+import subprocess
 import time
 
 import ringmail_e2e as e2e
@@ -92,6 +95,77 @@ class ReplyFlood(e2e.ServerTestCase):
             codes = [l[:3] for l in lines]
             self.assertEqual(codes, [b"250", b"250", b"354", b"250"] * (n // 4))
         self.assert_stopped_cleanly(s)
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DescriptorLimit(e2e.ServerTestCase):
+    def test_out_of_descriptors_answers_421_without_spinning(self):
+        # A hard limit of 64 descriptors, so the server cannot raise it out of the way.
+        # Before: accept failed with EMFILE in a loop, 128% CPU and 20 MB/s of log.
+        limit = 64
+
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        e2e.write_config(os.path.join(self.tmp, "fd.ini"),
+                         {"port": 0, "handler": "discard", "reactors": 1, "timeout_command": 60})
+        err = open(os.path.join(self.tmp, "fd.err"), "w+b")
+        self.addCleanup(err.close)
+        proc = subprocess.Popen([e2e.binary(), "serve", "--config", "fd.ini"], cwd=self.tmp,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                preexec_fn=low_limit)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        m = None
+        for _ in range(200):
+            err.seek(0)
+            m = re.search(rb"listening on 127\.0\.0\.1:(\d+)", err.read())
+            if m:
+                break
+            time.sleep(0.05)
+        self.assertIsNotNone(m)
+        port = int(m.group(1))
+        clients, greetings = [], []
+        for i in range(limit + 40):  # well past the limit
+            c = socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT)
+            clients.append(c)
+            greetings.append(c.recv(512))
+        self.addCleanup(lambda: [c.close() for c in clients])
+        served = [g for g in greetings if g.startswith(b"220 ")]
+        refused = [g for g in greetings if g.startswith(b"421 4.3.2")]
+        self.assertGreater(len(served), limit // 2)
+        self.assertGreater(len(refused), 0)
+        self.assertEqual(len(served) + len(refused), len(greetings), greetings[-3:])
+        # Held at the limit for 2 s with a client waiting in the backlog: no spinning
+        # (a spinning reactor uses the whole 2 s of CPU) and no log flood.
+        waiting = socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT)
+        clients.append(waiting)
+        cpu0 = cpu_seconds(proc.pid)
+        err.seek(0, 2)
+        log0 = err.tell()
+        time.sleep(2)
+        self.assertLess(cpu_seconds(proc.pid) - cpu0, 0.5)
+        err.seek(0, 2)
+        self.assertLess(err.tell() - log0, 2000)
+        # Descriptors free up: new clients are served again.
+        for c in clients[:20]:
+            c.close()
+        del clients[:20]
+        ok = False
+        for _ in range(50):
+            c = socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT)
+            clients.append(c)
+            if c.recv(512).startswith(b"220 "):
+                ok = True
+                break
+            time.sleep(0.1)
+        self.assertTrue(ok, "no client served after descriptors were freed")
+        proc.terminate()
+        self.assertEqual(proc.wait(timeout=60), 0)
 
 
 if __name__ == "__main__":
