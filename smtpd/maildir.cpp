@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -104,7 +105,38 @@ std::string MaildirWriter::unique_name(std::size_t size) {
            ",S=" + std::to_string(size);
 }
 
+// The Maildir may have been removed, moved or recreated since the last batch (a cleanup
+// job, an operator): the directories we hold would then be the wrong ones or gone. Two
+// stat calls per batch find that out; the directories are made again and reopened.
+bool MaildirWriter::ensure_dirs() {
+    const auto same = [](const std::string& path, int fd) {
+        struct stat a{}, b{};
+        return fd >= 0 && ::stat(path.c_str(), &a) == 0 && ::fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+    };
+    if (same(dir_ + "/tmp", tmp_fd_) && same(dir_ + "/new", new_fd_)) return true;
+    try {
+        make_dir(dir_);
+        for (const char* sub : {"/tmp", "/new", "/cur"}) make_dir(dir_ + sub);
+        const int t = open_dir(dir_ + "/tmp");
+        const int n = open_dir(dir_ + "/new");
+        if (tmp_fd_ >= 0) ::close(tmp_fd_);
+        if (new_fd_ >= 0) ::close(new_fd_);
+        tmp_fd_ = t;
+        new_fd_ = n;
+        std::fprintf(stderr, "ringmail: maildir %s: directories were gone or replaced; made again\n", dir_.c_str());
+        return true;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringmail: %s; answering 451\n", e.what());
+        return false;
+    }
+}
+
 void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
+    if (!ensure_dirs()) {
+        for (auto& job : batch) complete(*job, proto::Outcome::TempFail, "Cannot write to the Maildir, try again later");
+        return;
+    }
     struct Entry {
         std::string name;
         bool ok = false;
@@ -117,11 +149,16 @@ void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
         const std::string header = trace_header(m, hostname_, id);
         entries[i].name = unique_name(header.size() + m.original.size());
         const int fd = ::openat(tmp_fd_, entries[i].name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) continue;
+        if (fd < 0) {
+            std::fprintf(stderr, "ringmail: maildir %s/tmp: %s; answering 451\n", dir_.c_str(), std::strerror(errno));
+            continue;
+        }
         bool ok = write_all(fd, header, m.original);
         if (ok && batch.size() == 1) ok = ::fsync(fd) == 0;
         ok = (::close(fd) == 0) && ok;
         if (!ok) {
+            std::fprintf(stderr, "ringmail: maildir %s/tmp/%s: write or sync failed: %s; answering 451\n", dir_.c_str(),
+                         entries[i].name.c_str(), std::strerror(errno));
             ::unlinkat(tmp_fd_, entries[i].name.c_str(), 0);
             continue;
         }
@@ -134,6 +171,8 @@ void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
     for (auto& e : entries) {
         if (!e.ok) continue;
         if (!synced || ::renameat(tmp_fd_, e.name.c_str(), new_fd_, e.name.c_str()) != 0) {
+            std::fprintf(stderr, "ringmail: maildir %s: %s failed: %s; answering 451\n", dir_.c_str(),
+                         synced ? "rename into new/" : "syncfs", std::strerror(errno));
             ::unlinkat(tmp_fd_, e.name.c_str(), 0);
             e.ok = false;
             continue;

@@ -21,6 +21,7 @@ public:
 
 private:
     void commit(std::vector<std::unique_ptr<Job>>& batch);
+    bool ensure_dirs();
     std::string unique_name(std::size_t size);
 
     std::string dir_;

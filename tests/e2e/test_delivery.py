@@ -60,6 +60,26 @@ class Smtplib(e2e.ServerTestCase):
         self.assertEqual(e2e.split_trace(data, "sender@example.org"), msg)
         self.assert_stopped_cleanly(s)
 
+    def test_removed_or_moved_maildir_is_made_again(self):
+        # An operator moves the Maildir away, or a cleanup removes it: the next message is
+        # delivered into a new one at the configured path (it answered 451 until restart).
+        import shutil
+        s = self.server()
+        first = make_message("<first@example.org>", [b"one"])
+        second = make_message("<second@example.org>", [b"two"])
+        third = make_message("<third@example.org>", [b"three"])
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=CLIENT_TIMEOUT) as c:
+            self.assertEqual(c.sendmail("sender@example.org", ["rcpt@example.com"], first), {})
+            moved = s.maildir + ".old"
+            os.rename(s.maildir, moved)
+            self.assertEqual(c.sendmail("sender@example.org", ["rcpt@example.com"], second), {})
+            shutil.rmtree(s.maildir)
+            self.assertEqual(c.sendmail("sender@example.org", ["rcpt@example.com"], third), {})
+        self.assertEqual(sorted(e2e.stored_messages(moved, "sender@example.org")), ["<first@example.org>"])
+        self.assertEqual(sorted(e2e.stored_messages(s.maildir, "sender@example.org")), ["<third@example.org>"])
+        self.assertIn("made again", s.stderr())
+        self.assert_stopped_cleanly(s)
+
     def test_several_messages_on_one_connection_and_null_sender(self):
         s = self.server()
         sent = {}
