@@ -15,6 +15,10 @@ struct Limits {
     std::size_t max_auth_line = 12288;      // RFC 4954 4: SASL responses may exceed 512
     std::uint64_t max_message_size = 10u << 20;  // advertised in EHLO SIZE (RFC 1870)
     std::size_t max_recipients = 1000;      // RFC 5321 4.5.3.1.8 asks for at least 100
+    // RCPTs past max_recipients in one transaction get 452 without counting as errors, up
+    // to this many (Postfix's smtpd_recipient_overshoot_limit): a client that pipelines
+    // its whole list keeps its session and sends the rest later (RFC 5321 4.5.3.1.10).
+    std::size_t max_recipient_overshoot = 1000;
     unsigned max_errors = 20;               // then 421 and close, as Postfix's hard limit
     // NOOP, RSET, VRFY, HELP, HELO, EHLO past this many count as errors, as Postfix's
     // smtpd_junk_command_limit: a client cannot hold a session open with them forever.

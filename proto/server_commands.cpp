@@ -131,7 +131,11 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     if (const Error e = check_rcpt_params(path.params); e != Error::None) return reply(e);
     if (path.non_ascii && !smtputf8_) return reply(Error::NonAsciiAddress);
     // RFC 5321 4.5.3.1.10: 452 asks the client to send the rest in a later transaction.
-    if (recipients_.size() >= limits_.max_recipients) return reply(Error::TooManyRecipients);
+    // That is no error of the client's, up to the overshoot limit.
+    if (recipients_.size() >= limits_.max_recipients) {
+        if (++overshoot_ > limits_.max_recipient_overshoot) return reply(Error::TooManyRecipients);
+        return append_reply(out_, Error::TooManyRecipients);
+    }
     pending_rcpt_.assign(path.address);
     need_ = Need::Recipient;
 }

@@ -208,6 +208,7 @@ void ServerSession::reset_transaction() noexcept {
     bdat_valid_ = false;
     sender_.clear();
     recipients_.clear();
+    overshoot_ = 0;
     body_.clear();
 }
 

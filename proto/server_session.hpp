@@ -142,6 +142,7 @@ private:
     std::string user_;
     std::string sender_;
     std::vector<std::string> recipients_;
+    std::size_t overshoot_ = 0;    // RCPTs refused past max_recipients in this transaction
     std::string body_;
     std::uint32_t message_seq_ = 0;
     BodyReader reader_;

@@ -193,8 +193,8 @@ class Cli(e2e.ServerTestCase):
         s.send_signal(signal.SIGUSR1)
         with s.connect() as c:  # answered after the signal: still serving
             self.assertEqual(c.reply().code, 220)
+        self.assertTrue(e2e.poll(lambda: "SIGUSR1" in s.stderr(), e2e.IO_TIMEOUT), s.stderr())
         self.assertTrue(s.running())
-        self.assertIn("SIGUSR1", s.stderr())
         self.assert_stopped_cleanly(s)
 
     def test_immediate_restart_on_the_same_port(self):

@@ -567,6 +567,38 @@ TEST(ServerSession, RecipientLimitIs452) {
     EXPECT_EQ(r.mails[0].recipients.size(), 3u);
 }
 
+// 1,001 recipients pipelined used to end in 421: every 452 past the limit counted as an
+// error. Up to the overshoot limit they do not; past it they do.
+TEST(ServerSession, RecipientOvershootIsNotAnError) {
+    Limits l;
+    l.max_recipients = 3;
+    l.max_errors = 5;
+    std::string in = kEhlo + "MAIL FROM:<a@example.org>\r\n";
+    for (int i = 0; i < 33; ++i) in += "RCPT TO:<r" + std::to_string(i) + "@example.net>\r\n";
+    const SessionRun r = session(in + "DATA\r\n.\r\n", l);
+    std::vector<int> want{250, 250, 250, 250};  // MAIL and three RCPTs
+    want.insert(want.end(), 30, 452);
+    want.insert(want.end(), {354, 250});
+    EXPECT_EQ(after_ehlo(r), want);
+    ASSERT_EQ(r.mails.size(), 1u);
+    EXPECT_EQ(r.mails[0].recipients.size(), 3u);
+}
+
+TEST(ServerSession, RecipientOvershootPastItsLimitCountsAsErrors) {
+    Limits l;
+    l.max_recipients = 3;
+    l.max_errors = 5;
+    l.max_recipient_overshoot = 10;
+    std::string in = kEhlo + "MAIL FROM:<a@example.org>\r\n";
+    for (int i = 0; i < 40; ++i) in += "RCPT TO:<r" + std::to_string(i) + "@example.net>\r\n";
+    const SessionRun r = session(in, l);
+    // 3 accepted, 10 free 452s, then 5 counted 452s, the fifth of which closes with 421.
+    std::vector<int> want{250, 250, 250, 250};
+    want.insert(want.end(), 15, 452);
+    want.push_back(421);
+    EXPECT_EQ(after_ehlo(r), want);
+}
+
 TEST(ServerSession, DefaultRecipientLimitIsAtLeast100) {
     std::string in = kEhlo + "MAIL FROM:<a@example.org>\r\n";
     for (int i = 0; i < 100; ++i) in += "RCPT TO:<r" + std::to_string(i) + "@example.net>\r\n";
