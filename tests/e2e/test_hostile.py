@@ -97,6 +97,32 @@ class ReplyFlood(e2e.ServerTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class RecipientOvershoot(e2e.ServerTestCase):
+    def test_pipelined_recipients_past_the_limit_do_not_end_the_session(self):
+        # 1,100 RCPTs pipelined with max_recipients 1000: 100 get 452 (send them later),
+        # none counts toward the 20-error limit, and the 1,000 accepted get the message.
+        s = self.server()
+        rcpts = ["r%d@example.com" % i for i in range(1100)]
+        msg = e2e.make_message("<overshoot@example.org>", [b"many"])
+        data = (b"EHLO pipeline.example\r\nMAIL FROM:<s@example.org>\r\n" +
+                b"".join(b"RCPT TO:<%s>\r\n" % r.encode() for r in rcpts) + b"DATA\r\n")
+        with s.connect() as c:
+            self.assertEqual(c.reply().code, 220)
+            c.send(data)
+            codes = [c.reply().code for _ in range(2 + len(rcpts) + 1)]
+            self.assertEqual(codes[:2], [250, 250])
+            self.assertEqual(codes[2:1002], [250] * 1000)
+            self.assertEqual(codes[1002:1102], [452] * 100)
+            self.assertEqual(codes[1102], 354)
+            c.send(e2e.dot_stuff(msg))
+            self.assertEqual(c.reply().code, 250)
+            self.assertEqual(c.cmd("QUIT").code, 221)
+        files = e2e.maildir_files(s.maildir)
+        self.assertEqual(len(files), 1)
+        self.assertEqual(e2e.delivered_to(next(iter(files.values()))), rcpts[:1000])
+        self.assert_stopped_cleanly(s)
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
