@@ -50,11 +50,15 @@ std::string machine_name() {
     return buf;
 }
 
-int serve(const Config& config) {
-    validate_config(config);
-    // Checked here, after the command line's flags: --port brings the plain listener back.
+// Checked at start, after the command line's flags: --port brings the plain listener back.
+void require_listener(const Config& config) {
     if (!config.plain && config.tls_port == 0 && !config.tls_port_auto)
         throw ConfigError("nothing to listen on: set port (or tls_port with tls_crt and tls_key)");
+}
+
+int serve(const Config& config) {
+    validate_config(config);
+    require_listener(config);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned reactors = config.reactors ? config.reactors : cores;
     const unsigned workers = config.handler_threads ? config.handler_threads : cores;
@@ -191,6 +195,17 @@ int serve(const Config& config) {
 }
 
 }  // namespace
+
+void check(const Config& config) {
+    validate_config(config);
+    require_listener(config);
+    if (!config.tls_crt.empty()) (void)io::make_tls_context(config.tls_crt, config.tls_key);
+    if (!config.auth_users.empty()) (void)smtpd::AuthUsers(config.auth_users);
+    if (config.handler.rfind("maildir:", 0) == 0) {
+        smtpd::MaildirWriter probe(config.handler.substr(8), "check");  // makes tmp/new/cur
+        probe.stop();
+    }
+}
 
 void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
     user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth)};

@@ -16,6 +16,9 @@ void use(OnMail on_mail, OnRcpt on_rcpt = {}, OnAuth on_auth = {});
 // Runs the server; returns 0 after a clean SIGINT/SIGTERM shutdown and 2 after a
 // configuration or start-up error (one line on stderr names it).
 int run(const Config& config);
+// What run() checks before it listens, without listening: the settings, the certificate
+// and key, the auth_users file, the Maildir. Throws std::runtime_error naming the problem.
+void check(const Config& config);
 // The same with the settings of an INI file, written with the defaults when missing.
 int run(const std::string& config_path = "mail.ini");
 

@@ -15,12 +15,15 @@ void add_serve(CLI::App& app, int& status) {
         std::string config = "mail.ini";
         std::string port, reactors, handler, tls_port;
         bool init = false;
+        bool check = false;
     };
     static Args a;
     CLI::App* serve = app.add_subcommand("serve", "Run the SMTP server until SIGINT or SIGTERM");
     serve->add_option("--config", a.config, "INI file; the default one is written with the defaults when missing")
         ->capture_default_str();
     serve->add_flag("--init", a.init, "write the defaults to --config's file when it is missing");
+    serve->add_flag("--check", a.check,
+                    "check the config (and the certificate, key and auth_users it names), print 'config OK', exit");
     serve->add_option("--port", a.port, "TCP port (0: a free one, printed at start)");
     serve->add_option("--tls-port", a.tls_port, "implicit TLS port (auto: a free one, printed at start)");
     serve->add_option("--reactors", a.reactors, "reactor threads (0: one per core)");
@@ -34,6 +37,11 @@ void add_serve(CLI::App& app, int& status) {
             if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);
             if (!a.handler.empty()) set_config_key(config, "handler", a.handler);
             validate_config(config);
+            if (a.check) {
+                server::check(config);
+                std::printf("ringmail: %s: config OK\n", a.config.c_str());
+                return;
+            }
         } catch (const std::exception& e) {
             std::fprintf(stderr, "ringmail: %s\n", e.what());
             status = 2;

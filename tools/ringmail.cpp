@@ -1,11 +1,13 @@
 // tools/ringmail.cpp — the `ringmail` command line: serve, parse, extract, compose, send.
 // Usage errors: one line on stderr and exit status 2.
 #include <cstdio>
+#include <string>
 
 #include "tools/commands.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"ringmail: a high-performance SMTP engine"};
+    app.set_version_flag("--version", std::string("ringmail ") + RINGMAIL_VERSION);
     app.require_subcommand(1);
     int status = 0;
     ringmail::tools::add_serve(app, status);

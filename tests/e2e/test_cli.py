@@ -188,6 +188,22 @@ class Cli(e2e.ServerTestCase):
         proc.send_signal(signal.SIGTERM)
         self.assertEqual(proc.wait(timeout=30), 0)
 
+    def test_version_and_check(self):
+        p = self.run_ringmail("--version")
+        self.assertEqual(p.returncode, 0)
+        self.assertRegex(p.stdout, rb"^ringmail \d+\.\d+\.\d+")
+        good = os.path.join(self.tmp, "good.ini")
+        e2e.write_config(good, {"port": 0, "handler": "maildir:" + os.path.join(self.tmp, "md")})
+        p = self.run_ringmail("serve", "--config", good, "--check")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn(b"config OK", p.stdout)
+        self.assertTrue(os.path.isdir(os.path.join(self.tmp, "md", "new")))
+        bad = os.path.join(self.tmp, "badcert.ini")
+        e2e.write_config(bad, {"port": 0, "tls_crt": os.path.join(self.tmp, "none.pem"),
+                               "tls_key": os.path.join(self.tmp, "none.key")})
+        p = self.run_ringmail("serve", "--config", bad, "--check")
+        self.assert_one_line_exit_2(p, "none.pem")
+
     def test_sigusr1_does_not_stop_the_server(self):
         s = self.server(handler="discard")
         s.send_signal(signal.SIGUSR1)
