@@ -101,6 +101,8 @@ const Key keys[] = {
     {"reactors", number(&Config::reactors, 0, 256)},
     {"handler", [](Config& c, const std::string&, const std::string& v) { c.handler = v; }},
     {"handler_threads", number(&Config::handler_threads, 0, 1024)},
+    {"handler_timeout", number(&Config::handler_timeout, 1, 86400)},
+    {"handler_queue", number(&Config::handler_queue, 1, 60000)},
     {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
     {"max_connections", number(&Config::max_connections, 1, 1000000)},
     {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
@@ -205,6 +207,10 @@ handler = print
 ; Reactor threads (0: one per core) and handler threads (0: one per core).
 reactors = 0
 handler_threads = 0
+; Seconds a handler may take for one mail, recipient or login (then 451 or 454), and how
+; many jobs may wait for a handler before new ones get 451 4.3.2 (shed load).
+handler_timeout = 120
+handler_queue = 10000
 ; Name in the greeting and trace fields (empty: this machine's name).
 ;hostname = mx.example.com
 

@@ -18,8 +18,10 @@ class Workers {
 public:
     using Run = std::function<void(std::vector<T>& batch)>;
 
-    // Starts the threads at once: construct Workers last, after what `run` uses.
-    Workers(unsigned threads, std::size_t batch_max, Run run) : batch_max_(batch_max), run_(std::move(run)) {
+    // Starts the threads at once: construct Workers last, after what `run` uses. At most
+    // `max_queued` items wait (bounded by the queue's 65,536 cells in any case).
+    Workers(unsigned threads, std::size_t batch_max, Run run, std::size_t max_queued = 1u << 16)
+        : batch_max_(batch_max), max_queued_(max_queued), run_(std::move(run)) {
         for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
     }
     ~Workers() { stop(); }
@@ -28,10 +30,15 @@ public:
 
     // From any thread; false when the queue is full (the item stays in `v`).
     bool submit(T& v) noexcept {
-        if (!queue_.push(std::move(v))) return false;
+        // Counted before the push: a burst of submitters cannot overshoot the bound.
+        if (queued_.fetch_add(1, std::memory_order_relaxed) >= max_queued_ || !queue_.push(std::move(v))) {
+            queued_.fetch_sub(1, std::memory_order_relaxed);
+            return false;
+        }
         bell_.ring();
         return true;
     }
+    std::size_t queued() const noexcept { return queued_.load(std::memory_order_relaxed); }
 
     void stop() {
         running_.store(false);
@@ -49,7 +56,10 @@ private:
             const auto ticket = bell_.ticket();
             // Everything queued while the last batch ran joins this one, up to the bound
             // that keeps one batch's latency bounded too.
-            while (batch.size() < batch_max_ && queue_.pop(item)) batch.push_back(std::move(item));
+            while (batch.size() < batch_max_ && queue_.pop(item)) {
+                batch.push_back(std::move(item));
+                queued_.fetch_sub(1, std::memory_order_relaxed);
+            }
             if (!batch.empty()) {
                 run_(batch);
                 batch.clear();
@@ -61,7 +71,9 @@ private:
     }
 
     std::size_t batch_max_;
+    std::size_t max_queued_;
     Run run_;
+    std::atomic<std::size_t> queued_{0};
     MpmcQueue<T> queue_{1u << 16};
     Doorbell bell_;
     std::atomic<bool> running_{true};

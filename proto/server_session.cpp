@@ -137,13 +137,14 @@ void ServerSession::resolve(const Resolution& v) noexcept {
     const bool ok = v.outcome == Outcome::Accept;
     const bool temp = v.outcome == Outcome::TempFail;
     auto text = [&](std::string_view dflt) { return v.text.empty() ? dflt : v.text; };
+    auto status = [&](std::string_view dflt) { return v.status.empty() ? dflt : v.status; };
     switch (was) {
     case Need::Recipient:
         if (ok) {
             recipients_.push_back(std::move(pending_rcpt_));
             reply(250, "2.1.5", text("OK"));
         } else if (temp) {
-            reply(450, "4.2.0", text("Recipient temporarily unavailable"));
+            reply(450, status("4.2.0"), text("Recipient temporarily unavailable"));
         } else {
             reply(550, "5.1.1", text("Recipient rejected"));
         }
@@ -154,7 +155,7 @@ void ServerSession::resolve(const Resolution& v) noexcept {
             user_ = std::move(auth_user_);
             reply(235, "2.7.0", text("Authentication successful"));
         } else if (temp) {
-            reply(454, "4.7.0", text("Temporary authentication failure"));
+            reply(454, status("4.7.0"), text("Temporary authentication failure"));
         } else {
             reply(535, "5.7.8", text("Authentication credentials invalid"));
         }
@@ -172,7 +173,7 @@ void ServerSession::resolve(const Resolution& v) noexcept {
             junk_ = 0;
             reply(250, "2.0.0", text("OK"));
         }
-        else if (temp) reply(451, "4.3.0", text("Message temporarily deferred"));
+        else if (temp) reply(451, status("4.3.0"), text("Message temporarily deferred"));
         else reply(550, "5.7.1", text("Message rejected"));
         break;
     case Need::Input:

@@ -30,7 +30,12 @@ enum class Outcome : std::uint8_t { Accept, TempFail, Reject };
 
 struct Resolution {
     Outcome outcome = Outcome::Accept;
-    std::string_view text;  // reply text; empty gives the default
+    std::string_view text;    // reply text; empty gives the default
+    std::string_view status;  // enhanced status code (RFC 3463); empty gives the default
+
+    constexpr Resolution() noexcept = default;
+    constexpr Resolution(Outcome o, std::string_view t = {}, std::string_view st = {}) noexcept
+        : outcome(o), text(t), status(st) {}
 };
 
 // One finished message, moved out of the session; owns all its bytes.

@@ -7,10 +7,10 @@
 
 namespace ringmail::smtpd {
 
-HandlerPool::HandlerPool(Handlers handlers, unsigned threads)
-    : handlers_(std::move(handlers)), workers_(threads, 1, [this](std::vector<std::unique_ptr<Job>>& batch) {
-          for (auto& job : batch) run(*job);
-      }) {}
+HandlerPool::HandlerPool(Handlers handlers, unsigned threads, std::size_t max_queued)
+    : handlers_(std::move(handlers)),
+      workers_(threads, 1, [this](std::vector<std::unique_ptr<Job>>& batch) { for (auto& job : batch) run(*job); },
+               max_queued) {}
 
 HandlerPool::~HandlerPool() { stop(); }
 

@@ -17,7 +17,8 @@ struct Handlers {
 
 class HandlerPool final : public JobSink {
 public:
-    HandlerPool(Handlers handlers, unsigned threads);
+    // `max_queued`: jobs that may wait for a thread; past it submit() refuses (shed load).
+    HandlerPool(Handlers handlers, unsigned threads, std::size_t max_queued);
     ~HandlerPool() override;
     bool submit(std::unique_ptr<Job>& job) noexcept override;
     void stop() override;

@@ -17,6 +17,7 @@ namespace ringmail::smtpd {
 struct Home {
     unsigned reactor = 0;  // index into Shared::inboxes
     io::SlotId conn;
+    std::uint32_t seq = 0; // the connection's job number: an answer after a timeout is stale
 };
 
 struct Job {
@@ -29,6 +30,7 @@ struct Job {
 
 struct JobDone {
     io::SlotId conn;
+    std::uint32_t seq = 0;
     proto::Outcome outcome = proto::Outcome::Accept;
     std::string text;
 };

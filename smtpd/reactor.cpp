@@ -358,12 +358,15 @@ bool Reactor::dispatch(Connection& c) noexcept {
     default:
         return true;
     }
-    job->home = {index_, c.id};
+    job->home = {index_, c.id, ++c.job_seq};
     if (!sink->submit(job)) {
-        s.resolve({proto::Outcome::TempFail, "Server busy, try again later"});
+        // Shed load (RFC 3463 4.3.2: system not accepting messages) rather than queue
+        // without end behind slow handlers.
+        s.resolve({proto::Outcome::TempFail, "Server busy, try again later", "4.3.2"});
         return true;
     }
     c.waiting = true;
+    c.job_deadline = now_ + std::uint64_t(shared_.config.handler_timeout) * 1000;
     return false;
 }
 
@@ -371,14 +374,20 @@ bool Reactor::dispatch(Connection& c) noexcept {
 // the job left: then its name is dead and the answer is dropped.
 void Reactor::on_answer(JobDone&& r) noexcept {
     Connection* found = conns_.find(r.conn);
-    if (!found || !found->waiting) return;
-    Connection& c = *found;
+    // Stale: the connection is gone, or its job timed out and was answered already.
+    if (!found || !found->waiting || found->job_seq != r.seq) return;
+    resolve(*found, {r.outcome, r.text});
+}
+
+// The session's question answered (by its handler, or by us at the handler deadline):
+// the reply goes out and the input held meanwhile is fed on.
+void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
     c.waiting = false;
     if (c.life == Life::Closed) {
         maybe_free(c);
         return;
     }
-    c.session.resolve({r.outcome, r.text});
+    c.session.resolve(r);
     mark_dirty(c);
     drive_pending(c);
     if (c.life == Life::PeerDone && !c.waiting) c.life = Life::Closing;
@@ -388,6 +397,12 @@ void Reactor::on_answer(JobDone&& r) noexcept {
 void Reactor::on_tick() noexcept {
     conns_.for_each([this](io::SlotId, Connection& c) {
         if (c.life == Life::Closed) return;
+        if (c.waiting && now_ >= c.job_deadline) {
+            // The handler is late: answer 451 4.3.0 (454 for a login) now; its answer,
+            // when it comes, carries an old job number and is dropped.
+            resolve(c, {proto::Outcome::TempFail, "Handler timed out, try again later"});
+            return;
+        }
         if (c.stream.handshaking()) {
             // A client stalling mid-handshake holds only its SSL; it cannot be answered
             // in plaintext any more, so it is simply closed.

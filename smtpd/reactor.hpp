@@ -59,6 +59,8 @@ struct Connection {
     proto::ServerSession session;
     bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
     bool waiting = false;       // a job is out; its answer will come back
+    std::uint32_t job_seq = 0;  // number of the job out (or the last one)
+    proto::Timestamp job_deadline = 0;  // handler_timeout: answer 451/454 ourselves then
     bool output_blocked = false;  // too many replies unsent: input waits until they drain
     bool dirty = false;         // in the flush list
     std::string pending;        // input not yet consumed (split line, or held while waiting)
@@ -103,6 +105,7 @@ private:
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
     void on_answer(JobDone&& r) noexcept;
+    void resolve(Connection& c, const proto::Resolution& r) noexcept;
     void on_tick() noexcept;
     void begin_stop() noexcept;
     void mark_dirty(Connection& c) noexcept;

@@ -31,7 +31,7 @@ Shared* shared_of_jobs = nullptr;
 
 void complete(Job& job, proto::Outcome outcome, std::string text) {
     // Set before any reactor thread started and read-only since: no lock needed.
-    shared_of_jobs->inboxes[job.home.reactor]->post(JobDone{job.home.conn, outcome, std::move(text)});
+    shared_of_jobs->inboxes[job.home.reactor]->post(JobDone{job.home.conn, job.home.seq, outcome, std::move(text)});
 }
 
 }  // namespace smtpd
@@ -120,7 +120,7 @@ int serve(const Config& config) {
     const bool user_mail = static_cast<bool>(h.on_mail);
     std::unique_ptr<smtpd::HandlerPool> pool;
     if (user_mail || shared->ask_rcpt || shared->ask_auth)
-        pool = std::make_unique<smtpd::HandlerPool>(std::move(h), workers);
+        pool = std::make_unique<smtpd::HandlerPool>(std::move(h), workers, config.handler_queue);
     shared->pool = pool.get();
     shared->mail_sink = user_mail ? static_cast<smtpd::JobSink*>(pool.get()) : maildir.get();
 
