@@ -20,6 +20,9 @@ void HandlerPool::stop() { workers_.stop(); }
 
 void HandlerPool::run(Job& job) {
     using proto::Outcome;
+    // The client is gone: no handler runs (no password hash, no on_mail for a message
+    // nobody was told was accepted); the answer still goes home so the reactor counts it.
+    if (job.dead()) return complete(job, Outcome::TempFail);
     try {
         switch (job.kind) {
         case Job::Kind::Rcpt:

@@ -4,6 +4,7 @@
 // a dead name and is dropped (invariant 8). The answer goes home through the reactor's
 // mailbox (invariant 2).
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,10 +21,16 @@ struct Home {
     std::uint32_t seq = 0; // the connection's job number: an answer after a timeout is stale
 };
 
+// Set false by the reactor when the connection closes: a job still queued for it is
+// skipped (nobody will read its answer). Shared by the connection and its jobs only.
+using Liveness = std::shared_ptr<std::atomic<bool>>;
+
 struct Job {
     enum class Kind : std::uint8_t { Rcpt, Auth, Mail };
     Kind kind = Kind::Mail;
     Home home;
+    Liveness alive;
+    bool dead() const noexcept { return alive && !alive->load(std::memory_order_acquire); }
     std::string a, b;  // the recipient; or the user name and password
     Mail mail;
 };

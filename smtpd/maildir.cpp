@@ -133,6 +133,14 @@ bool MaildirWriter::ensure_dirs() {
 }
 
 void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
+    // Messages of clients that left before their 250 are not written: they were never
+    // accepted, and the client sends them again.
+    std::erase_if(batch, [](std::unique_ptr<Job>& job) {
+        if (!job->dead()) return false;
+        complete(*job, proto::Outcome::TempFail);
+        return true;
+    });
+    if (batch.empty()) return;
     if (!ensure_dirs()) {
         for (auto& job : batch) complete(*job, proto::Outcome::TempFail, "Cannot write to the Maildir, try again later");
         return;

@@ -144,7 +144,7 @@ void Reactor::on_completion(const io_uring_cqe& cqe, std::uint64_t p) noexcept {
 
 void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     const bool tls = listener == kTlsListener;
-    if (stopping_ || live_ >= shared_.config.max_connections || (tls && !ctx_)) {
+    if (stopping_ || live_ + orphans_ >= shared_.config.max_connections || (tls && !ctx_)) {
         static constexpr char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
         [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
         ::close(fd);
@@ -359,6 +359,8 @@ bool Reactor::dispatch(Connection& c) noexcept {
         return true;
     }
     job->home = {index_, c.id, ++c.job_seq};
+    if (!c.alive) c.alive = std::make_shared<std::atomic<bool>>(true);
+    job->alive = c.alive;
     if (!sink->submit(job)) {
         // Shed load (RFC 3463 4.3.2: system not accepting messages) rather than queue
         // without end behind slow handlers.
@@ -375,7 +377,10 @@ bool Reactor::dispatch(Connection& c) noexcept {
 void Reactor::on_answer(JobDone&& r) noexcept {
     Connection* found = conns_.find(r.conn);
     // Stale: the connection is gone, or its job timed out and was answered already.
-    if (!found || !found->waiting || found->job_seq != r.seq) return;
+    if (!found || !found->waiting || found->job_seq != r.seq) {
+        if (orphans_ > 0) --orphans_;
+        return;
+    }
     resolve(*found, {r.outcome, r.text});
 }
 
@@ -401,6 +406,7 @@ void Reactor::on_tick() noexcept {
             // The handler is late: answer 451 4.3.0 (454 for a login) now; its answer,
             // when it comes, carries an old job number and is dropped.
             resolve(c, {proto::Outcome::TempFail, "Handler timed out, try again later"});
+            ++orphans_;
             return;
         }
         if (c.stream.handshaking()) {
@@ -478,6 +484,11 @@ void Reactor::flush() noexcept {
 void Reactor::close_conn(Connection& c) noexcept {
     if (c.life == Life::Closed) return;
     c.life = Life::Closed;
+    if (c.alive) c.alive->store(false, std::memory_order_release);
+    if (c.waiting) {
+        c.waiting = false;
+        ++orphans_;
+    }
     c.stream.close();
     --live_;
 }

@@ -60,6 +60,7 @@ struct Connection {
     bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
     bool waiting = false;       // a job is out; its answer will come back
     std::uint32_t job_seq = 0;  // number of the job out (or the last one)
+    Liveness alive;             // made at the first job; cleared at close
     proto::Timestamp job_deadline = 0;  // handler_timeout: answer 451/454 ourselves then
     bool output_blocked = false;  // too many replies unsent: input waits until they drain
     bool dirty = false;         // in the flush list
@@ -128,6 +129,9 @@ private:
     proto::Timestamp deadline_ = 0;
     bool stopping_ = false;
     std::size_t live_ = 0;                       // connections not Closed
+    // Jobs out whose connection no longer waits for them (closed, or answered at the
+    // handler deadline): they still hold a handler, so they count against max_connections.
+    std::size_t orphans_ = 0;
     io::SlotTable<Connection> conns_;            // live and Closed ones with requests due
     std::vector<Connection*> dirty_;
 };

@@ -2,6 +2,7 @@
 // a user's slow handler would: the e2e tests drive the handler deadline and load shedding
 // with it. Usage: slow_handler CONFIG SECONDS
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -11,7 +12,10 @@
 int main(int argc, char** argv) {
     if (argc != 3) return 2;
     const auto pause = std::chrono::milliseconds(static_cast<long>(std::atof(argv[2]) * 1000));
-    ringmail::server::use([pause](const ringmail::Mail&) {
+    ringmail::server::use([pause](const ringmail::Mail& m) {
+        // One line per call, so the tests can count which messages a handler saw.
+        std::printf("on_mail %zu\n", m.original.size());
+        std::fflush(stdout);
         std::this_thread::sleep_for(pause);
         return ringmail::Verdict::accept();
     });

@@ -5,6 +5,7 @@ import re
 import resource
 import smtplib
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -136,8 +137,11 @@ class SlowHandler(e2e.ServerTestCase):
         e2e.write_config(path, dict({"port": 0, "reactors": 1, "handler_threads": 1}, **config))
         err = open(os.path.join(self.tmp, "slow.err"), "w+b")
         self.addCleanup(err.close)
+        self.out_path = os.path.join(self.tmp, "slow.out")
+        out = open(self.out_path, "wb")
+        self.addCleanup(out.close)
         proc = subprocess.Popen([exe, path, str(seconds)], cwd=self.tmp, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=out, stderr=err)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         for _ in range(200):
             err.seek(0)
@@ -189,6 +193,51 @@ class SlowHandler(e2e.ServerTestCase):
         self.assertTrue(all(b"4.3.2" in r[1] for r in shed), shed)
         proc.terminate()
         self.assertEqual(proc.wait(timeout=60), 0)
+
+    def handler_calls(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().count(b"on_mail ")
+
+    def send_and_leave(self, port, i):
+        # The whole message, then gone before the reply: the job is queued for nobody.
+        msg = e2e.make_message("<gone-%d@example.org>" % i, [b"gone"])
+        s = socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT)
+        s.recv(512)
+        s.sendall(b"EHLO gone.example\r\nMAIL FROM:<s@example.org>\r\nRCPT TO:<r@example.com>\r\nDATA\r\n")
+        got = b""
+        while got.count(b"\r\n") < 4 or b"354" not in got:  # EHLO lines, 250, 250, 354
+            chunk = s.recv(4096)
+            self.assertTrue(chunk)
+            got += chunk
+        s.sendall(e2e.dot_stuff(msg))
+        time.sleep(0.2)  # the server has read the message (a reset would drop it unread)
+        # Gone for good: a reset, not a FIN (after a FIN the client may still read its
+        # reply, RFC 5321 allows it, and the server answers it).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+
+    def test_jobs_of_clients_that_left_are_skipped_and_count_as_connections(self):
+        # One handler thread, 3 s per message, max_connections 8. Five clients send a
+        # message and leave before the reply: the first job runs, the four queued behind it
+        # wait. Until they are done with, all five count against max_connections, so of
+        # four new clients the fourth gets 421. Then the queued four are skipped, not run
+        # for nobody, and the server takes eight clients again.
+        proc, port = self.start(3, {"max_connections": 8, "handler_timeout": 60})
+        for i in range(5):
+            self.send_and_leave(port, i)
+        clients = [socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT) for _ in range(4)]
+        self.addCleanup(lambda: [c.close() for c in clients])
+        self.assertEqual([c.recv(512)[:3] for c in clients], [b"220", b"220", b"220", b"421"])
+        for c in clients:
+            c.close()
+        self.assertTrue(e2e.poll(lambda: self.handler_calls() >= 1, 30))
+        time.sleep(4)  # longer than one handler call: a second call would show by now
+        self.assertEqual(self.handler_calls(), 1)
+        more = [socket.create_connection(("127.0.0.1", port), timeout=e2e.IO_TIMEOUT) for _ in range(8)]
+        self.addCleanup(lambda: [c.close() for c in more])
+        self.assertEqual([c.recv(512)[:3] for c in more], [b"220"] * 8)
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def cpu_seconds(pid):
