@@ -13,9 +13,8 @@
 namespace ringmail::smtpd {
 namespace {
 
-// A valid SHA-512-crypt setting that no password matches: unknown names are hashed
-// against it, so they take as long as known ones.
-constexpr char kDummyHash[] =
+// A valid SHA-512-crypt setting that no password matches, for a file with no entries.
+constexpr char kDefaultDummy[] =
     "$6$ringmaildummy$000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
 
 bool verify(const std::string& password, const std::string& hash) {
@@ -48,7 +47,19 @@ std::shared_ptr<const AuthUsers::Table> AuthUsers::load(const std::string& path)
         std::string hash = line.substr(colon + 1);
         // Only the hash field of a passwd-like line ("name:HASH:uid:...") is ours.
         if (const std::size_t end = hash.find(':'); end != std::string::npos) hash.resize(end);
-        (*t)[line.substr(0, colon)] = std::move(hash);
+        t->users[line.substr(0, colon)] = std::move(hash);
+    }
+    // Unknown names must cost what known ones cost: a yescrypt file checked against a
+    // SHA-512 dummy answered unknown names in 1.5 ms and known ones in 22 ms. The dummy
+    // is a hash made with the settings (scheme, cost, salt) of one real entry; check()
+    // ignores its result, so it grants nothing.
+    t->dummy = kDefaultDummy;
+    if (!t->users.empty()) {
+        auto data = std::make_unique<crypt_data>();
+        const std::string& model = t->users.begin()->second;
+        if (const char* out = crypt_rn("ringmail dummy password", model.c_str(), data.get(), sizeof(crypt_data));
+            out && out[0] != '*')
+            t->dummy = out;
     }
     return t;
 }
@@ -70,9 +81,9 @@ bool AuthUsers::check(const std::string& user, const std::string& password) cons
         std::lock_guard lock(mu_);
         t = table_;
     }
-    const auto it = t->find(user);
-    if (it == t->end()) {
-        verify(password, kDummyHash);
+    const auto it = t->users.find(user);
+    if (it == t->users.end()) {
+        verify(password, t->dummy);
         return false;
     }
     return verify(password, it->second);
@@ -80,7 +91,12 @@ bool AuthUsers::check(const std::string& user, const std::string& password) cons
 
 std::size_t AuthUsers::size() const {
     std::lock_guard lock(mu_);
-    return table_->size();
+    return table_->users.size();
+}
+
+std::string AuthUsers::dummy_hash() const {
+    std::lock_guard lock(mu_);
+    return table_->dummy;
 }
 
 }  // namespace ringmail::smtpd

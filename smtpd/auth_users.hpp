@@ -19,9 +19,15 @@ public:
     // Thread-safe. Unknown users cost one hash too, so timing does not tell names apart.
     bool check(const std::string& user, const std::string& password) const;
     std::size_t size() const;
+    // What unknown names are checked against: a hash of the same scheme, cost and salt
+    // length as one of the file's entries (SHA-512-crypt for an empty file).
+    std::string dummy_hash() const;
 
 private:
-    using Table = std::unordered_map<std::string, std::string>;
+    struct Table {
+        std::unordered_map<std::string, std::string> users;
+        std::string dummy;
+    };
     static std::shared_ptr<const Table> load(const std::string& path);
 
     std::string path_;
