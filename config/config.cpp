@@ -102,6 +102,7 @@ const Key keys[] = {
     {"handler", [](Config& c, const std::string&, const std::string& v) { c.handler = v; }},
     {"handler_threads", number(&Config::handler_threads, 0, 1024)},
     {"handler_timeout", number(&Config::handler_timeout, 1, 86400)},
+    {"auth_threads", number(&Config::auth_threads, 1, 256)},
     {"handler_queue", number(&Config::handler_queue, 1, 60000)},
     {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
     {"max_connections", number(&Config::max_connections, 1, 1000000)},
@@ -210,6 +211,9 @@ handler_threads = 0
 ; Seconds a handler may take for one mail, recipient or login (then 451 or 454), and how
 ; many jobs may wait for a handler before new ones get 451 4.3.2 (shed load).
 handler_timeout = 120
+; Threads that check logins, apart from the handlers: a flood of slow password hashes
+; then delays only other logins.
+auth_threads = 2
 handler_queue = 10000
 ; Name in the greeting and trace fields (empty: this machine's name).
 ;hostname = mx.example.com

@@ -329,6 +329,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
             s.resolve({});
             return true;
         }
+        sink = shared_.auth_pool;
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Auth;
         job->a.assign(s.auth_user());

@@ -31,7 +31,9 @@ struct Shared {
     Config config;
     std::string hostname;
     proto::Features features;       // starttls: a certificate is loaded
-    JobSink* pool = nullptr;        // runs on_rcpt / on_auth when the user set them
+    JobSink* pool = nullptr;        // runs on_rcpt (and on_mail) when the user set them
+    JobSink* auth_pool = nullptr;   // runs on_auth: password hashes are slow by design, and a
+                                    // login flood must not stall recipients and mail
     bool ask_rcpt = false;
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)

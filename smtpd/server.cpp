@@ -118,10 +118,15 @@ int serve(const Config& config) {
     shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
     shared->ask_auth = static_cast<bool>(h.on_auth);
     const bool user_mail = static_cast<bool>(h.on_mail);
+    std::unique_ptr<smtpd::HandlerPool> auth_pool;
+    if (shared->ask_auth)
+        auth_pool = std::make_unique<smtpd::HandlerPool>(smtpd::Handlers{{}, {}, h.on_auth}, config.auth_threads,
+                                                         config.handler_queue);
     std::unique_ptr<smtpd::HandlerPool> pool;
-    if (user_mail || shared->ask_rcpt || shared->ask_auth)
+    if (user_mail || shared->ask_rcpt)
         pool = std::make_unique<smtpd::HandlerPool>(std::move(h), workers, config.handler_queue);
     shared->pool = pool.get();
+    shared->auth_pool = auth_pool.get();
     shared->mail_sink = user_mail ? static_cast<smtpd::JobSink*>(pool.get()) : maildir.get();
 
     std::vector<std::unique_ptr<smtpd::Reactor>> loops;
@@ -189,6 +194,7 @@ int serve(const Config& config) {
     for (auto& t : threads) t.join();
     // Reactors stay allocated until the sinks stop: a late verdict still has a home.
     if (pool) pool->stop();
+    if (auth_pool) auth_pool->stop();
     if (maildir) maildir->stop();
     std::fprintf(stderr, "ringmail: stopped\n");
     return 0;

@@ -240,6 +240,58 @@ class SlowHandler(e2e.ServerTestCase):
         proc.wait(timeout=30)
 
 
+class LoginFlood(e2e.ServerTestCase):
+    def test_login_flood_does_not_stall_mail(self):
+        # Slow hashes (SHA-512-crypt, 200,000 rounds) and one thread each for logins and
+        # for handlers: 16 wrong logins queue behind one another, yet a message sent after
+        # them is answered before they are, since logins have their own pool (before, the
+        # message waited behind every hash).
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            try:
+                import crypt
+            except ImportError:
+                self.skipTest("Python's crypt module is missing")
+        slow = crypt.crypt("right", "$6$rounds=200000$ringmailsalt")
+        users = os.path.join(self.tmp, "users.txt")
+        with open(users, "w") as f:
+            f.write("alice:%s\n" % slow)
+        s = self.server(handler="print", config={"auth_users": users, "handler_threads": 1, "auth_threads": 1})
+        done = {}
+        lock = threading.Lock()
+
+        def login(i):
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=60)
+            with c:
+                c.recv(512)
+                c.sendall(b"EHLO flood.example\r\nAUTH PLAIN AGFsaWNlAHdyb25n\r\n")  # alice / wrong
+                got = b""
+                while b"\r\n535 " not in got and not got.startswith(b"535"):
+                    chunk = c.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+            with lock:
+                done["login%d" % i] = time.monotonic()
+
+        threads = [threading.Thread(target=login, args=(i,)) for i in range(16)]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)  # the logins are queued by now
+        msg = e2e.make_message("<during-flood@example.org>", [b"mail goes on"])
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=60) as c:
+            self.assertEqual(c.sendmail("s@example.org", ["r@example.com"], msg), {})
+        with lock:
+            done["mail"] = time.monotonic()
+        for t in threads:
+            t.join(120)
+        logins = sorted(v for k, v in done.items() if k.startswith("login"))
+        self.assertEqual(len(logins), 16)
+        self.assertLess(done["mail"], logins[-1], "the message waited for every login")
+        self.assert_stopped_cleanly(s)
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
