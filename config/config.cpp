@@ -103,6 +103,8 @@ const Key keys[] = {
     {"handler_threads", number(&Config::handler_threads, 0, 1024)},
     {"handler_timeout", number(&Config::handler_timeout, 1, 86400)},
     {"auth_threads", number(&Config::auth_threads, 1, 256)},
+    {"max_auth_failures", limit(&proto::Limits::max_auth_failures, 1, 1000)},
+    {"max_auth_failures_per_ip", number(&Config::max_auth_failures_per_ip, 1, 100000)},
     {"handler_queue", number(&Config::handler_queue, 1, 60000)},
     {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
     {"max_connections", number(&Config::max_connections, 1, 1000000)},
@@ -214,6 +216,11 @@ handler_timeout = 120
 ; Threads that check logins, apart from the handlers: a flood of slow password hashes
 ; then delays only other logins.
 auth_threads = 2
+; Failed logins: per session before 421 and close, and per client address within 15
+; minutes before further logins from it get 454 without a check. Each failure also
+; delays the reply by a second more (up to 5).
+max_auth_failures = 3
+max_auth_failures_per_ip = 10
 handler_queue = 10000
 ; Name in the greeting and trace fields (empty: this machine's name).
 ;hostname = mx.example.com

@@ -29,7 +29,8 @@ struct Config {
     unsigned reactors = 0;            // 0 = one per core
     std::string handler = "print";    // print | discard | maildir:DIR
     unsigned handler_threads = 0;     // 0 = one per core
-    unsigned auth_threads = 2;        // threads that check logins (on_auth, auth_users)
+    unsigned auth_threads = 2;
+    unsigned max_auth_failures_per_ip = 10;  // per 15 minutes (and reactor); then 454 at once        // threads that check logins (on_auth, auth_users)
     unsigned handler_timeout = 120;   // seconds a handler may take per call; then 451 / 454
     unsigned handler_queue = 10000;   // jobs waiting for a handler; past it 451 4.3.2 (shed load)
     std::string hostname;             // EHLO/greeting name; empty = the machine's name

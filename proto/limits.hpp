@@ -20,6 +20,9 @@ struct Limits {
     // its whole list keeps its session and sends the rest later (RFC 5321 4.5.3.1.10).
     std::size_t max_recipient_overshoot = 1000;
     unsigned max_errors = 20;               // then 421 and close, as Postfix's hard limit
+    // Failed logins per session, then 421 and close. Never forgiven by an accepted
+    // message (errors are): interleaving mail must not buy more password guesses.
+    unsigned max_auth_failures = 3;
     // NOOP, RSET, VRFY, HELP, HELO, EHLO past this many count as errors, as Postfix's
     // smtpd_junk_command_limit: a client cannot hold a session open with them forever.
     unsigned max_junk_commands = 100;

@@ -39,6 +39,7 @@ enum class Error : std::uint8_t {
     TlsAlreadyActive,     // a second STARTTLS (RFC 3207 4.2)
     TlsInTransaction,     // STARTTLS between MAIL and the end of the message
     TooManyErrors,
+    TooManyAuthFailures,
     Timeout,
     ShuttingDown,
 };
@@ -82,6 +83,7 @@ inline constexpr ReplyInfo reply_for[] = {
     {Error::TlsAlreadyActive,   554, "5.5.1", "TLS already active"},
     {Error::TlsInTransaction,   503, "5.5.1", "STARTTLS not allowed during a mail transaction"},
     {Error::TooManyErrors,      421, "4.7.0", "Too many errors, closing connection"},
+    {Error::TooManyAuthFailures, 421, "4.7.0", "Too many failed authentication attempts, closing connection"},
     {Error::Timeout,            421, "4.4.2", "Timeout, closing connection"},
     {Error::ShuttingDown,       421, "4.3.2", "Service shutting down, closing connection"},
 };

@@ -158,6 +158,8 @@ void ServerSession::resolve(const Resolution& v) noexcept {
             reply(454, status("4.7.0"), text("Temporary authentication failure"));
         } else {
             reply(535, "5.7.8", text("Authentication credentials invalid"));
+            if (++auth_failures_ >= limits_.max_auth_failures && need_ != Need::Close)
+                close_with(Error::TooManyAuthFailures);
         }
         auth_user_.clear();
         // Do not keep the password around longer than the handler needed it.

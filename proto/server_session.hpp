@@ -134,6 +134,7 @@ private:
     bool tls_active_ = false;      // the connection is encrypted (STARTTLS or implicit)
     unsigned errors_ = 0;          // both forgiven after a message is accepted, as Postfix
     unsigned junk_ = 0;
+    unsigned auth_failures_ = 0;   // never forgiven in this session
     Timestamp last_input_ = 0;
 
     // The transaction (RFC 5321 3.3).

@@ -33,6 +33,11 @@ constexpr std::size_t kFeedSlice = 4 * 1024;
 // Answers waiting for one reactor; a full inbox makes handler threads wait, not drop.
 constexpr std::size_t kInboxSize = 1u << 16;
 constexpr unsigned kPlainListener = 0, kTlsListener = 1;
+// Failed logins per address are remembered this long; each failure holds its 535 a second
+// longer, up to kMaxLoginDelayMs (as Postfix's smtpd_error_sleep_time, growing).
+constexpr proto::Timestamp kLoginFailureWindowMs = 15 * 60 * 1000;
+constexpr proto::Timestamp kMaxLoginDelayMs = 5000;
+constexpr std::size_t kMaxTrackedAddresses = 100000;  // ~10 MB at most per reactor
 
 struct Peer {
     std::string ip;
@@ -329,6 +334,10 @@ bool Reactor::dispatch(Connection& c) noexcept {
             s.resolve({});
             return true;
         }
+        if (logins_blocked(c)) {
+            s.resolve({proto::Outcome::TempFail, "Too many failed logins from your address, try again later"});
+            return true;
+        }
         sink = shared_.auth_pool;
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Auth;
@@ -382,6 +391,8 @@ void Reactor::on_answer(JobDone&& r) noexcept {
         if (orphans_ > 0) --orphans_;
         return;
     }
+    if (found->session.need() == proto::Need::Auth && r.outcome == proto::Outcome::Reject)
+        count_login_failure(*found);
     resolve(*found, {r.outcome, r.text});
 }
 
@@ -400,9 +411,33 @@ void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
     if (!c.waiting && !c.output_blocked && c.reading()) c.stream.resume_reading();
 }
 
+bool Reactor::logins_blocked(Connection& c) noexcept {
+    if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;
+    const auto it = login_failures_.find(c.ip);
+    return it != login_failures_.end() && it->second.until > now_ &&
+           it->second.count >= shared_.config.max_auth_failures_per_ip;
+}
+
+void Reactor::count_login_failure(Connection& c) noexcept {
+    if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;
+    if (login_failures_.size() >= kMaxTrackedAddresses) {
+        std::erase_if(login_failures_, [this](const auto& kv) { return kv.second.until <= now_; });
+        if (login_failures_.size() >= kMaxTrackedAddresses) login_failures_.clear();  // XXX: a flood of addresses resets all
+    }
+    LoginFailures& f = login_failures_[c.ip];
+    if (f.until <= now_) f.count = 0;
+    ++f.count;
+    f.until = now_ + kLoginFailureWindowMs;
+    c.hold_until = now_ + std::min<proto::Timestamp>(1000 * f.count, kMaxLoginDelayMs);
+}
+
 void Reactor::on_tick() noexcept {
     conns_.for_each([this](io::SlotId, Connection& c) {
         if (c.life == Life::Closed) return;
+        if (c.hold_until != 0 && now_ >= c.hold_until) {
+            c.hold_until = 0;
+            mark_dirty(c);  // the held reply goes now
+        }
         if (c.waiting && now_ >= c.job_deadline) {
             // The handler is late: answer 451 4.3.0 (454 for a login) now; its answer,
             // when it comes, carries an old job number and is dropped.
@@ -455,7 +490,9 @@ void Reactor::flush() noexcept {
     for (std::size_t i = 0; i < dirty_.size(); ++i) {
         Connection& c = *dirty_[i];
         c.dirty = false;
-        if (c.life != Life::Closed) {
+        if (c.life != Life::Closed && c.hold_until > now_ && !stopping_) {
+            // A failed login's reply is held (the tick sends it); so is what follows it.
+        } else if (c.life != Life::Closed) {
             if (stopping_ && c.life != Life::Closing && c.stream.handshaking()) {
                 c.life = Life::Closing;  // nothing to finish yet
             } else if (stopping_ && c.life != Life::Closing && c.session.idle()) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "config/config.hpp"
@@ -64,6 +65,7 @@ struct Connection {
     std::uint32_t job_seq = 0;  // number of the job out (or the last one)
     Liveness alive;             // made at the first job; cleared at close
     proto::Timestamp job_deadline = 0;  // handler_timeout: answer 451/454 ourselves then
+    proto::Timestamp hold_until = 0;    // a failed login's reply waits until then
     bool output_blocked = false;  // too many replies unsent: input waits until they drain
     bool dirty = false;         // in the flush list
     std::string pending;        // input not yet consumed (split line, or held while waiting)
@@ -136,6 +138,14 @@ private:
     std::size_t orphans_ = 0;
     io::SlotTable<Connection> conns_;            // live and Closed ones with requests due
     std::vector<Connection*> dirty_;
+    // Failed logins by client address, this reactor's share (issue 13 item 7).
+    struct LoginFailures {
+        unsigned count = 0;
+        proto::Timestamp until = 0;  // forgotten then
+    };
+    std::unordered_map<std::string, LoginFailures> login_failures_;
+    void count_login_failure(Connection& c) noexcept;
+    bool logins_blocked(Connection& c) noexcept;
 };
 
 }  // namespace ringmail::smtpd

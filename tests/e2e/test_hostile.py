@@ -292,6 +292,44 @@ class LoginFlood(e2e.ServerTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class LoginGuessing(e2e.ServerTestCase):
+    def test_failed_logins_close_the_session_then_block_the_address(self):
+        # Before: ~1,000 guesses a second on one connection, and an accepted message reset
+        # the count. Now: 3 failures end a session (421), each failure's reply is held a
+        # second longer, and past max_auth_failures_per_ip the address gets 454 at once,
+        # even for the right password, without the password being checked.
+        pw = subprocess.run(["openssl", "passwd", "-6", "right"], check=True, capture_output=True,
+                            timeout=30).stdout.decode().strip()
+        users = os.path.join(self.tmp, "users.txt")
+        with open(users, "w") as f:
+            f.write("alice:%s\n" % pw)
+        # One reactor: the per-address count is per reactor (shared-nothing).
+        s = self.server(handler="discard", reactors=1, config={"auth_users": users, "max_auth_failures_per_ip": 4})
+        wrong = "AUTH PLAIN AGFsaWNlAHdyb25n"  # alice / wrong
+        right = "AUTH PLAIN AGFsaWNlAHJpZ2h0"  # alice / right
+        with s.connect(timeout=30) as c:
+            c.greet_ehlo()
+            self.assertEqual(c.cmd(right).code, 235)  # the file works
+        with s.connect(timeout=30) as c:
+            c.greet_ehlo()
+            self.assertEqual(c.cmd(wrong).code, 535)
+            self.assertEqual(c.cmd("MAIL FROM:<a@example.org>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<b@example.com>").code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            self.assertEqual(c.cmd(b"x\r\n.").code, 250)  # accepted: forgives errors, not logins
+            self.assertEqual(c.cmd(wrong).code, 535)
+            self.assertEqual(c.cmd(wrong).code, 535)
+            r = c.reply()
+            self.assertEqual(r.code, 421, r)
+            self.assertTrue(c.closed())
+        with s.connect(timeout=30) as c:
+            c.greet_ehlo()
+            self.assertEqual(c.cmd(wrong).code, 535)  # the fourth from this address
+            r = c.cmd(right)
+            self.assertEqual(r.code, 454, r)  # blocked: not even checked
+        self.assert_stopped_cleanly(s)
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()

@@ -459,6 +459,16 @@ TEST(ServerSession, AuthLoginRefusesNulInCredentials) {
     EXPECT_EQ(r.asked, (std::vector<std::string>{"auth:u:p"}));
 }
 
+// Password guessing: three failures end the session, and an accepted message between
+// them forgives other errors but not these.
+TEST(ServerSession, FailedLoginsCloseTheSessionAndAreNotForgiven) {
+    const std::string fail = "AUTH PLAIN AHUAd3Jvbmc=\r\n";  // "\0u\0wrong"
+    const std::string mail = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nx\r\n.\r\n";
+    const SessionRun r = drive_all_splits(kEhlo + fail + fail + mail + fail + "NOOP\r\n", {}, {}, kAuthPolicy);
+    EXPECT_EQ(after_ehlo(r), (std::vector<int>{535, 535, 250, 250, 354, 250, 535, 421}));
+    EXPECT_TRUE(has_line(r, "421 4.7.0 Too many failed authentication attempts, closing connection"));
+}
+
 TEST(ServerSession, AuthRejectedGives535AndAllowsRetry) {
     // "\0u\0wrong", then "\0u\0p"
     const SessionRun r = drive_all_splits(kEhlo + "AUTH PLAIN AHUAd3Jvbmc=\r\nAUTH PLAIN AHUAcA==\r\n", {}, {}, kAuthPolicy);
