@@ -108,6 +108,8 @@ const Key keys[] = {
     {"handler_queue", number(&Config::handler_queue, 1, 60000)},
     {"hostname", [](Config& c, const std::string&, const std::string& v) { c.hostname = v; }},
     {"max_connections", number(&Config::max_connections, 1, 1000000)},
+    {"max_connections_per_ip", number(&Config::max_connections_per_ip, 0, 1000000)},
+    {"max_new_connections_per_ip", number(&Config::max_new_connections_per_ip, 0, 100000000)},
     {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
     {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
@@ -230,6 +232,10 @@ max_message_size = 10M
 max_recipients = 1000
 max_errors = 20
 max_connections = 10000
+; Per client address (127.0.0.1 and ::1 exempt; 0 turns a limit off): connections open at
+; once, and new connections per minute. Past them: 421 4.7.0.
+max_connections_per_ip = 50
+max_new_connections_per_ip = 600
 timeout_command = 300
 timeout_data = 300
 ; Seconds that transactions in flight may take to finish after SIGTERM.

@@ -35,6 +35,10 @@ struct Config {
     unsigned handler_queue = 10000;   // jobs waiting for a handler; past it 451 4.3.2 (shed load)
     std::string hostname;             // EHLO/greeting name; empty = the machine's name
     unsigned max_connections = 10000; // per reactor; past it new clients get 421
+    // Per client address and reactor (Postfix anvil style; 0 = off). 127.0.0.1 and ::1
+    // are exempt, so a benchmark on this machine never meets them.
+    unsigned max_connections_per_ip = 50;      // open at once
+    unsigned max_new_connections_per_ip = 600; // per minute
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
     bool mime = true;                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;

@@ -115,7 +115,6 @@ void Reactor::run() {
             std::fprintf(stderr, "ringmail: io_uring_enter: %s\n", std::strerror(-rc));
             return;
         }
-        now_ = ring_.now_ms();
         // Every turn, whatever woke it: an answer whose eventfd write is still on its way
         // is taken now, and none waits for a later wake-up.
         take_tls_context();
@@ -127,7 +126,7 @@ void Reactor::run() {
         // its socket in LISTEN state, and a server started right after this one exits
         // would find the port in use (io_uring tears a ring down after the process).
         const bool listening = (plain_listener_ && plain_listener_->armed()) || (tls_listener_ && tls_listener_->armed());
-        if (stopping_ && ((live_ == 0 && !listening) || now_ >= deadline_)) {
+        if (stopping_ && ((live_ == 0 && !listening) || now() >= deadline_)) {
             ring_.submit();  // the last closes are queued SQEs, not yet done
             return;
         }
@@ -147,24 +146,53 @@ void Reactor::on_completion(const io_uring_cqe& cqe, std::uint64_t p) noexcept {
     maybe_free(*c);
 }
 
+void Reactor::refuse(int fd, const char* reply) noexcept {
+    [[maybe_unused]] const ssize_t w = ::send(fd, reply, std::strlen(reply), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+}
+
+// Per-address limits: open connections and new ones per minute. This machine's own
+// addresses (127.0.0.1, ::1) are exempt: benchmarks and local tools run from there.
+bool Reactor::admit(const std::string& ip) noexcept {
+    const Config& cfg = shared_.config;
+    if ((cfg.max_connections_per_ip == 0 && cfg.max_new_connections_per_ip == 0) || ip == "127.0.0.1" ||
+        ip == "::1" || ip == "::ffff:127.0.0.1")
+        return true;
+    ClientCount& n = clients_[ip];
+    if (now() >= n.minute_ends) {
+        n.minute_ends = now() + 60'000;
+        n.new_in_minute = 0;
+    }
+    const bool too_many = cfg.max_connections_per_ip != 0 && n.open >= cfg.max_connections_per_ip;
+    const bool too_fast = cfg.max_new_connections_per_ip != 0 && n.new_in_minute >= cfg.max_new_connections_per_ip;
+    if (too_many || too_fast) {
+        std::fprintf(stderr, "ringmail: %s: too many %s connections from this address; refused with 421\n",
+                     ip.c_str(), too_many ? "open" : "new");
+        return false;
+    }
+    ++n.open;
+    ++n.new_in_minute;
+    return true;
+}
+
 void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     const bool tls = listener == kTlsListener;
-    if (stopping_ || live_ + orphans_ >= shared_.config.max_connections || (tls && !ctx_)) {
-        static constexpr char busy[] = "421 4.7.0 Too many connections, try again later\r\n";
-        [[maybe_unused]] const ssize_t w = ::send(fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-        ::close(fd);
-        return;
-    }
-    // TCP_NODELAY comes from the listener. The peer's address is looked up only when
-    // something needs it: a loopback-only listener (local = true) has loopback peers.
+    if (stopping_ || live_ + orphans_ >= shared_.config.max_connections || (tls && !ctx_))
+        return refuse(fd, "421 4.7.0 Too many connections, try again later\r\n");
+    // TCP_NODELAY comes from the listener. The peer's address is looked up when
+    // something needs it: per-address limits, or AUTH over plaintext from off this host.
+    const bool limited = shared_.config.max_connections_per_ip != 0 || shared_.config.max_new_connections_per_ip != 0;
     Peer peer{{}, shared_.config.local};
-    if (!peer.loopback && shared_.config.auth_requires_tls) peer = peer_of(fd);
+    if (limited || (!peer.loopback && shared_.config.auth_requires_tls)) peer = peer_of(fd);
+    if (limited && !admit(peer.ip))
+        return refuse(fd, "421 4.7.0 Too many connections from your address, try again later\r\n");
     proto::Features f = shared_.features;
     f.starttls = f.starttls && !tls;
     // RFC 4954 4: no passwords in the clear, except from this machine (as Postfix's
     // smtpd_tls_auth_only, which exempts nothing; loopback cannot be sniffed).
     f.auth_requires_tls = shared_.config.auth_requires_tls && !peer.loopback;
     Connection& c = *conns_.emplace_named(ring_, *buffers_, id_, shared_, f).second;
+    c.counted = limited && clients_.count(peer.ip) != 0;
     c.ip = std::move(peer.ip);
     ++live_;
     c.stream.adopt(fd);
@@ -172,7 +200,7 @@ void Reactor::on_accepted(int fd, unsigned listener) noexcept {
         c.implicit_tls = true;
         start_tls(c);  // the greeting waits for the handshake (RFC 8314 3.3)
     } else {
-        c.session.greet(now_);
+        c.session.greet(now());
         mark_dirty(c);
     }
 }
@@ -192,7 +220,7 @@ void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view byte
         return;
     case io::StreamEvent::TlsReady:
         c.session.tls_started();
-        if (c.implicit_tls) c.session.greet(now_);
+        if (c.implicit_tls) c.session.greet(now());
         mark_dirty(c);
         return;
     case io::StreamEvent::TlsFailed:
@@ -225,7 +253,7 @@ void Reactor::on_peer_done(Connection& c) noexcept {
 
 // After STARTTLS's 220 (which leaves in plaintext, first) or on accept on the TLS port.
 void Reactor::start_tls(Connection& c) noexcept {
-    const proto::Timestamp deadline = now_ + std::uint64_t(shared_.config.tls_handshake_timeout) * 1000;
+    const proto::Timestamp deadline = now() + std::uint64_t(shared_.config.tls_handshake_timeout) * 1000;
     if (!ctx_ || !c.stream.start_tls(ctx_, io::TlsStream::Side::Server, deadline, c.session.output()))
         c.life = Life::Closing;
     mark_dirty(c);
@@ -257,7 +285,7 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
             return off;
         }
         const std::size_t n = std::min(in.size() - off, slice);
-        const proto::Step st = c.session.feed(in.subspan(off, n), now_);
+        const proto::Step st = c.session.feed(in.subspan(off, n), now());
         off += st.consumed;
         if (shared_.config.mime) read_along(c);
         if (!c.session.output().empty()) mark_dirty(c);
@@ -378,7 +406,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         return true;
     }
     c.waiting = true;
-    c.job_deadline = now_ + std::uint64_t(shared_.config.handler_timeout) * 1000;
+    c.job_deadline = now() + std::uint64_t(shared_.config.handler_timeout) * 1000;
     return false;
 }
 
@@ -414,31 +442,34 @@ void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
 bool Reactor::logins_blocked(Connection& c) noexcept {
     if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;
     const auto it = login_failures_.find(c.ip);
-    return it != login_failures_.end() && it->second.until > now_ &&
+    return it != login_failures_.end() && it->second.until > now() &&
            it->second.count >= shared_.config.max_auth_failures_per_ip;
 }
 
 void Reactor::count_login_failure(Connection& c) noexcept {
     if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;
     if (login_failures_.size() >= kMaxTrackedAddresses) {
-        std::erase_if(login_failures_, [this](const auto& kv) { return kv.second.until <= now_; });
+        std::erase_if(login_failures_, [this](const auto& kv) { return kv.second.until <= now(); });
         if (login_failures_.size() >= kMaxTrackedAddresses) login_failures_.clear();  // XXX: a flood of addresses resets all
     }
     LoginFailures& f = login_failures_[c.ip];
-    if (f.until <= now_) f.count = 0;
+    if (f.until <= now()) f.count = 0;
     ++f.count;
-    f.until = now_ + kLoginFailureWindowMs;
-    c.hold_until = now_ + std::min<proto::Timestamp>(1000 * f.count, kMaxLoginDelayMs);
+    f.until = now() + kLoginFailureWindowMs;
+    c.hold_until = now() + std::min<proto::Timestamp>(1000 * f.count, kMaxLoginDelayMs);
 }
 
 void Reactor::on_tick() noexcept {
+    // Addresses with nothing open whose minute is over are forgotten, once a minute.
+    if (++ticks_ % 60 == 0)
+        std::erase_if(clients_, [this](const auto& kv) { return kv.second.open == 0 && now() >= kv.second.minute_ends; });
     conns_.for_each([this](io::SlotId, Connection& c) {
         if (c.life == Life::Closed) return;
-        if (c.hold_until != 0 && now_ >= c.hold_until) {
+        if (c.hold_until != 0 && now() >= c.hold_until) {
             c.hold_until = 0;
             mark_dirty(c);  // the held reply goes now
         }
-        if (c.waiting && now_ >= c.job_deadline) {
+        if (c.waiting && now() >= c.job_deadline) {
             // The handler is late: answer 451 4.3.0 (454 for a login) now; its answer,
             // when it comes, carries an old job number and is dropped.
             resolve(c, {proto::Outcome::TempFail, "Handler timed out, try again later"});
@@ -448,11 +479,11 @@ void Reactor::on_tick() noexcept {
         if (c.stream.handshaking()) {
             // A client stalling mid-handshake holds only its SSL; it cannot be answered
             // in plaintext any more, so it is simply closed.
-            if (c.stream.handshake_expired(now_)) {
+            if (c.stream.handshake_expired(now())) {
                 close_conn(c);
                 maybe_free(c);
             }
-        } else if (c.life != Life::Closing && c.session.expire(now_)) {  // RFC 5321 4.5.3.2
+        } else if (c.life != Life::Closing && c.session.expire(now())) {  // RFC 5321 4.5.3.2
             c.life = Life::Closing;
             mark_dirty(c);
             // A client that reads nothing leaves our send hanging: the 421 cannot reach
@@ -463,7 +494,7 @@ void Reactor::on_tick() noexcept {
             }
         }
     });
-    if (stopping_ && now_ >= deadline_) {
+    if (stopping_ && now() >= deadline_) {
         conns_.for_each([this](io::SlotId, Connection& c) {
             close_conn(c);
             maybe_free(c);
@@ -473,7 +504,7 @@ void Reactor::on_tick() noexcept {
 
 void Reactor::begin_stop() noexcept {
     stopping_ = true;
-    deadline_ = now_ + std::uint64_t(shared_.config.shutdown_grace) * 1000;
+    deadline_ = now() + std::uint64_t(shared_.config.shutdown_grace) * 1000;
     if (plain_listener_) plain_listener_->stop();
     if (tls_listener_) tls_listener_->stop();
     conns_.for_each([this](io::SlotId, Connection& c) { mark_dirty(c); });  // flush() closes idle ones
@@ -490,7 +521,7 @@ void Reactor::flush() noexcept {
     for (std::size_t i = 0; i < dirty_.size(); ++i) {
         Connection& c = *dirty_[i];
         c.dirty = false;
-        if (c.life != Life::Closed && c.hold_until > now_ && !stopping_) {
+        if (c.life != Life::Closed && c.hold_until > now() && !stopping_) {
             // A failed login's reply is held (the tick sends it); so is what follows it.
         } else if (c.life != Life::Closed) {
             if (stopping_ && c.life != Life::Closing && c.stream.handshaking()) {
@@ -529,6 +560,11 @@ void Reactor::close_conn(Connection& c) noexcept {
     }
     c.stream.close();
     --live_;
+    if (c.counted) {
+        const auto it = clients_.find(c.ip);
+        if (it != clients_.end() && it->second.open > 0 && --it->second.open == 0 && now() >= it->second.minute_ends)
+            clients_.erase(it);
+    }
 }
 
 // A closed connection is freed once no request names it and it is off the flush list.

@@ -77,6 +77,7 @@ struct Connection {
     std::size_t mime_fed = 0;
 
     bool reading() const noexcept { return life == Life::Open; }
+    bool counted = false;       // in Reactor::clients_ (its address is limited)
 };
 
 class Reactor final : public io::Handler, public io::AcceptSink {
@@ -112,6 +113,8 @@ private:
     void on_answer(JobDone&& r) noexcept;
     void resolve(Connection& c, const proto::Resolution& r) noexcept;
     void on_tick() noexcept;
+    // The time of this turn, read before its completions are handled (never stale there).
+    proto::Timestamp now() const noexcept { return ring_.now_ms(); }
     void begin_stop() noexcept;
     void mark_dirty(Connection& c) noexcept;
     void flush() noexcept;
@@ -129,7 +132,6 @@ private:
     io::Ticker tick_;
     std::optional<io::Acceptor> plain_listener_;  // port (absent: mail.ini has none)
     std::optional<io::Acceptor> tls_listener_;    // tls_port
-    proto::Timestamp now_ = 0;
     proto::Timestamp deadline_ = 0;
     bool stopping_ = false;
     std::size_t live_ = 0;                       // connections not Closed
@@ -144,6 +146,16 @@ private:
         proto::Timestamp until = 0;  // forgotten then
     };
     std::unordered_map<std::string, LoginFailures> login_failures_;
+    // Connections by client address, this reactor's share (issue 13 item 12).
+    struct ClientCount {
+        unsigned open = 0;
+        unsigned new_in_minute = 0;
+        proto::Timestamp minute_ends = 0;
+    };
+    std::unordered_map<std::string, ClientCount> clients_;
+    unsigned ticks_ = 0;
+    bool admit(const std::string& ip) noexcept;
+    void refuse(int fd, const char* why) noexcept;
     void count_login_failure(Connection& c) noexcept;
     bool logins_blocked(Connection& c) noexcept;
 };

@@ -330,6 +330,44 @@ class LoginGuessing(e2e.ServerTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class PerAddressLimits(e2e.ServerTestCase):
+    def connect_from(self, port, source):
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.settimeout(e2e.IO_TIMEOUT)
+        c.bind((source, 0))
+        c.connect(("127.0.0.1", port))
+        return c
+
+    def test_open_and_new_connections_per_address(self):
+        # One reactor (the counts are per reactor). 127.0.0.2 stands for a remote client;
+        # 127.0.0.1 (benchmarks, local tools) is exempt.
+        s = self.server(handler="discard", reactors=1,
+                        config={"max_connections_per_ip": 3, "max_new_connections_per_ip": 5})
+        first = [self.connect_from(s.port, "127.0.0.2") for _ in range(4)]
+        self.addCleanup(lambda: [c.close() for c in first])
+        got = [c.recv(512) for c in first]
+        self.assertEqual([g[:3] for g in got], [b"220", b"220", b"220", b"421"])  # 3 open at most
+        self.assertTrue(got[3].startswith(b"421 4.7.0"), got[3])
+        exempt = [self.connect_from(s.port, "127.0.0.1") for _ in range(10)]
+        self.addCleanup(lambda: [c.close() for c in exempt])
+        self.assertEqual([c.recv(512)[:3] for c in exempt], [b"220"] * 10)
+        self.assertTrue(e2e.poll(lambda: "127.0.0.2: too many open connections" in s.stderr(), e2e.IO_TIMEOUT))
+        # Closing makes room for a fourth and a fifth new connection in this minute; a
+        # sixth is refused (new per minute) though none is open then.
+        for c in first[:3]:
+            c.close()
+        self.assertTrue(e2e.poll(lambda: self.greeting_from(s.port) == b"220", e2e.IO_TIMEOUT))  # 4th
+        self.assertEqual(self.greeting_from(s.port), b"220")  # 5th
+        self.assertEqual(self.greeting_from(s.port), b"421")  # 6th
+        self.assertIn("too many new connections", s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def greeting_from(self, port):
+        c = self.connect_from(port, "127.0.0.2")
+        with c:
+            return c.recv(512)[:3]
+
+
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
