@@ -223,12 +223,7 @@ void Worker::on_connect(Connection& c, int res) noexcept {
         return;
     }
     c.state = ConnState::Greeting;
-    io_uring_sqe* s = ring_->sqe();
-    io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
-    s->flags |= IOSQE_BUFFER_SELECT;
-    s->buf_group = kBufGroup;
-    prep(s, c, kRecvTag);
-    ++c.ops;
+    arm_recv(c);
 }
 
 void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
@@ -250,7 +245,10 @@ void Worker::on_recv(Connection& c, int res, unsigned flags) noexcept {
         fail(c, kErrClosed);  // EOF or reset; after QUIT this is the normal end
         return;
     }
-    // Out of buffers, or the kernel ended the multishot: ask again.
+    arm_recv(c);  // out of buffers, or the kernel ended the multishot: ask again
+}
+
+void Worker::arm_recv(Connection& c) noexcept {
     io_uring_sqe* s = ring_->sqe();
     io_uring_prep_recv_multishot(s, c.fd, nullptr, 0, 0);
     s->flags |= IOSQE_BUFFER_SELECT;

@@ -84,6 +84,7 @@ private:
     void prep(io_uring_sqe* s, Connection& c, std::uint64_t op) noexcept;
     void on_connect(Connection& c, int res) noexcept;
     void on_recv(Connection& c, int res, unsigned flags) noexcept;
+    void arm_recv(Connection& c) noexcept;
     void on_send(Connection& c, int res) noexcept;
     void feed(Connection& c, const char* p, std::size_t n) noexcept;
     void receive(Connection& c, const char* p, std::size_t n) noexcept;  // TLS first, if on
