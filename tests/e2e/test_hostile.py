@@ -51,8 +51,13 @@ class ReplyFlood(e2e.ServerTestCase):
                     break
                 time.sleep(0.01)
         grown = rss_kib(s.pid) - before
-        self.assertLess(grown, 16 * 1024, "server grew %d KiB after %d bytes of commands" % (grown, sent))
-        self.assertLess(sent, 256 << 20, "the server kept reading")
+        # The server stopped reading: the client got no further than the kernel's socket
+        # buffers (about 8-12 MB here; it was 256 MB, all read, before the bound).
+        self.assertLess(sent, 64 << 20, "the server kept reading")
+        # And held little meanwhile. Not under sanitizers: ASan's quarantine keeps freed
+        # memory resident, so RSS there says nothing about what the server holds.
+        if os.environ.get("RINGMAIL_SANITIZED") != "1":
+            self.assertLess(grown, 16 * 1024, "server grew %d KiB after %d bytes of commands" % (grown, sent))
         # The client reads nothing, so the idle limit (3 s) ends it: the socket is reset.
         closed = False
         deadline = time.monotonic() + 30
