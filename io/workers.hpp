@@ -1,9 +1,11 @@
 // io/workers.hpp — the one worker-thread skeleton: N threads fed by one bounded lock-free
 // queue, each taking up to `batch_max` items at a time (1 for handlers; many for a group
 // commit). submit() never blocks (a full queue is the caller's answer to give); stop()
-// lets the threads finish what is queued, then joins them.
+// lets the threads finish what is queued, then joins them; stop_by() does so only until a
+// deadline, for threads that run code of unknown duration (a user's handler).
 #pragma once
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <thread>
@@ -48,6 +50,26 @@ public:
         threads_.clear();
     }
 
+    // As stop(), but waits only until `deadline`. When threads are still busy then, all
+    // are detached and their number is returned: they still use this object, which the
+    // caller must then never destroy (leak it; the process is on its way out).
+    std::size_t stop_by(std::chrono::steady_clock::time_point deadline) {
+        running_.store(false);
+        bell_.ring();
+        // Polled: a thread stuck in user code has nothing to notify us with. 10 ms steps,
+        // bounded by the deadline.
+        while (exited_.load(std::memory_order_acquire) < threads_.size() &&
+               std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const std::size_t stuck = threads_.size() - exited_.load(std::memory_order_acquire);
+        for (auto& t : threads_) {
+            if (stuck == 0) t.join();
+            else t.detach();
+        }
+        threads_.clear();
+        return stuck;
+    }
+
 private:
     void work() {
         std::vector<T> batch;
@@ -65,7 +87,10 @@ private:
                 batch.clear();
                 continue;
             }
-            if (!running_.load()) return;  // the queue is drained after stop()
+            if (!running_.load()) {  // the queue is drained after stop()
+                exited_.fetch_add(1, std::memory_order_release);
+                return;
+            }
             bell_.wait(ticket);
         }
     }
@@ -77,6 +102,7 @@ private:
     MpmcQueue<T> queue_{1u << 16};
     Doorbell bell_;
     std::atomic<bool> running_{true};
+    std::atomic<std::size_t> exited_{0};  // threads out of work()
     std::vector<std::thread> threads_;
 };
 

@@ -2,6 +2,7 @@
 // fed by one lock-free queue from all reactors. Handler code never runs on a reactor
 // (invariant 1); a slow handler only delays the sessions waiting on it.
 #pragma once
+#include <chrono>
 
 #include "smtpd/handlers.hpp"
 #include "smtpd/job.hpp"
@@ -22,6 +23,9 @@ public:
     ~HandlerPool() override;
     bool submit(std::unique_ptr<Job>& job) noexcept override;
     void stop() override;
+    // Stops by `deadline` (the end of the shutdown grace): the number of threads still
+    // inside a handler then, detached; a pool that returns non-zero must be leaked.
+    std::size_t stop_by(std::chrono::steady_clock::time_point deadline) { return workers_.stop_by(deadline); }
 
 private:
     void run(Job& job);

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -189,13 +190,28 @@ int serve(const Config& config) {
         std::fflush(stderr);
     }
     std::fprintf(stderr, "ringmail: %s: finishing transactions in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    const auto grace_ends = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace);
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();
     for (auto& t : threads) t.join();
     // Reactors stay allocated until the sinks stop: a late verdict still has a home.
-    if (pool) pool->stop();
-    if (auth_pool) auth_pool->stop();
-    if (maildir) maildir->stop();
+    // Handlers get what is left of the grace period; queued jobs of the connections the
+    // reactors closed are skipped, so only a handler still running can outlast it.
+    std::size_t stuck = 0;
+    if (pool) stuck += pool->stop_by(grace_ends);
+    if (auth_pool) stuck += auth_pool->stop_by(grace_ends);
+    if (maildir) maildir->stop();  // ours, and bounded by the disk
+    if (stuck != 0) {
+        // Threads stuck in user code cannot be stopped; they still use the pools, the
+        // reactors' mailboxes and `shared`, which are therefore never freed. The process
+        // exits without waiting for them.
+        std::fprintf(stderr, "ringmail: %zu handler call(s) still running after shutdown_grace (%us); "
+                     "exiting without them\n", stuck, config.shutdown_grace);
+        (void)pool.release();
+        (void)auth_pool.release();
+        for (auto& r : loops) (void)r.release();
+        (void)shared.release();
+    }
     std::fprintf(stderr, "ringmail: stopped\n");
     return 0;
 }

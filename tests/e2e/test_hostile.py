@@ -164,6 +164,8 @@ class SlowHandler(e2e.ServerTestCase):
             return (250, b"")
         except smtplib.SMTPDataError as e:
             return (e.smtp_code, e.smtp_error)
+        except (smtplib.SMTPServerDisconnected, ConnectionError) as e:
+            return (0, repr(e).encode())
 
     def test_handler_deadline_answers_451_and_the_session_goes_on(self):
         # on_mail takes 30 s, handler_timeout is 1 s: the client gets 451 4.3.0 instead of
@@ -176,8 +178,29 @@ class SlowHandler(e2e.ServerTestCase):
             self.assertEqual(cm.exception.smtp_code, 451)
             self.assertIn(b"4.3.0", cm.exception.smtp_error)
             self.assertEqual(c.noop()[0], 250)
-        proc.kill()  # its handler thread still sleeps; the shutdown grace is issue 13 item 2
+        proc.kill()  # its handler still sleeps; a SIGTERM would wait out shutdown_grace (30 s)
         proc.wait(timeout=30)
+
+    def test_sigterm_does_not_wait_past_the_grace_for_a_stuck_handler(self):
+        # on_mail sleeps 600 s; shutdown_grace is 2 s and the handler deadline far away.
+        # SIGTERM: the client is let go (its connection closed, never a 250) and the server
+        # exits 0 without waiting for the handler (before: it joined the pool's threads and
+        # so waited the whole 600 s).
+        proc, port = self.start(600, {"shutdown_grace": 2, "handler_timeout": 900})
+        result = []
+        t = threading.Thread(target=lambda: result.append(self.send(port, 0)), daemon=True)
+        t.start()
+        self.assertTrue(e2e.poll(lambda: self.handler_calls() >= 1, 30))
+        proc.terminate()
+        try:
+            code = proc.wait(timeout=60)  # a hang check: 60 s is far under the handler's 600
+        except subprocess.TimeoutExpired:
+            self.fail("the server waited for the stuck handler past shutdown_grace")
+        self.assertEqual(code, 0)
+        t.join(30)
+        self.assertTrue(result and result[0][0] != 250, result)
+        with open(os.path.join(self.tmp, "slow.err"), "rb") as f:
+            self.assertIn(b"handler call(s) still running after shutdown_grace", f.read())
 
     def test_full_handler_queue_sheds_load_with_451_4_3_2(self):
         # One handler thread, one job may wait: of six messages at once, the ones that
