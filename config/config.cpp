@@ -112,6 +112,7 @@ const Key keys[] = {
     {"max_new_connections_per_ip", number(&Config::max_new_connections_per_ip, 0, 100000000)},
     {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
     {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
+    {"max_inflight_bytes", number(&Config::max_inflight_bytes, 0, std::uint64_t(1) << 40)},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
     {"max_recipients", limit(&proto::Limits::max_recipients, 1, 100000)},
     {"max_errors", limit(&proto::Limits::max_errors, 1, 10000)},
@@ -229,6 +230,9 @@ handler_queue = 10000
 
 ; Limits. Sizes take k, M or G; timeouts are in seconds (RFC 5321 4.5.3.2).
 max_message_size = 10M
+; Message bytes held in memory by all clients and handlers together; past it new mail
+; gets 452 4.3.1 (try again later) until memory frees. 0: no cap.
+max_inflight_bytes = 512M
 max_recipients = 1000
 max_errors = 20
 max_connections = 10000

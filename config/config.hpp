@@ -39,6 +39,10 @@ struct Config {
     // are exempt, so a benchmark on this machine never meets them.
     unsigned max_connections_per_ip = 50;      // open at once
     unsigned max_new_connections_per_ip = 600; // per minute
+    // Message bytes held in memory by all connections and handlers together (body text,
+    // counted twice while the MIME split reads along); past it new MAIL gets 452 4.3.1 and
+    // a message that would cross it is read to its end and answered 452 4.3.1. 0 = no cap.
+    std::uint64_t max_inflight_bytes = std::uint64_t(512) << 20;
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
     bool mime = true;                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;

@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "base/ascii.hpp"
+#include "base/growth.hpp"
 #include "mime/base64.hpp"
 #include "mime/charset.hpp"
 #include "mime/encoded_words.hpp"
@@ -475,7 +476,7 @@ void StreamParser::Impl::choose_sink(const std::string& type, bool attachment) {
 void StreamParser::Impl::content(std::string_view bytes) {
     if (part.sink == Sink::Discard || bytes.empty()) return;
     switch (part.coding) {
-    case Coding::Identity: part.data.append(bytes); break;
+    case Coding::Identity: base::append_growing(part.data, bytes); break;
     case Coding::Base64: part.b64.feed(bytes, part.data); break;
     case Coding::Qp: part.qp.feed(bytes, part.data); break;
     }

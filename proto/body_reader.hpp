@@ -27,6 +27,9 @@ public:
     void finish_chunks() noexcept;
 
     Error error() const noexcept { return error_; }
+    // From outside the bytes (the server is out of memory for bodies): as any latched
+    // error, the body is dropped and the rest read to its end.
+    void fail(Error e) noexcept { latch(e); }
 
 private:
     enum class State : std::uint8_t { LineStart, Dot, DotCr, Text, Cr };

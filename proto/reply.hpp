@@ -42,6 +42,7 @@ enum class Error : std::uint8_t {
     TooManyAuthFailures,
     Timeout,
     ShuttingDown,
+    InsufficientStorage,  // the server's budget for message bodies is spent (RFC 1870 6.1)
 };
 
 struct ReplyInfo {
@@ -86,6 +87,7 @@ inline constexpr ReplyInfo reply_for[] = {
     {Error::TooManyAuthFailures, 421, "4.7.0", "Too many failed authentication attempts, closing connection"},
     {Error::Timeout,            421, "4.4.2", "Timeout, closing connection"},
     {Error::ShuttingDown,       421, "4.3.2", "Service shutting down, closing connection"},
+    {Error::InsufficientStorage, 452, "4.3.1", "Insufficient system storage, try again later"},
 };
 
 constexpr const ReplyInfo& info(Error e) noexcept {

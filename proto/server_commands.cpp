@@ -117,6 +117,7 @@ void ServerSession::cmd_mail(std::string_view arg) {
     if (params.error != Error::None) return reply(params.error);
     if (path.non_ascii && !params.smtputf8) return reply(Error::NonAsciiAddress);
     if (params.size > limits_.max_message_size) return reply(Error::SizeDeclaredTooBig);
+    if (storage_available_ == 0 || params.size > storage_available_) return reply(Error::InsufficientStorage);
     in_mail_ = true;
     smtputf8_ = params.smtputf8;
     sender_.assign(path.address);

@@ -228,7 +228,13 @@ void ServerSession::count_junk() noexcept {
     if (++junk_ > limits_.max_junk_commands) count_error();
 }
 
+void ServerSession::drop_body() noexcept {
+    if (phase_ == Phase::Data || (used_bdat_ && in_mail_)) reader_.fail(Error::InsufficientStorage);
+}
+
 void ServerSession::reply(Error e) {
+    // Out of storage is the server's trouble, never counted against the client.
+    if (e == Error::InsufficientStorage) return append_reply(out_, e);
     const auto& r = info(e);
     reply(r.code, r.status, r.text);
 }

@@ -83,6 +83,14 @@ public:
     bool idle() const noexcept;
     void shut_down() noexcept;  // appends 421 4.3.2 and closes
 
+    // The server's room for message bodies (issue 13 item 3), set by the engine before
+    // each feed(): MAIL gets 452 4.3.1 when none is left or its SIZE= is above it (RFC
+    // 1870 6.1), without counting as the client's error.
+    void set_storage_available(std::uint64_t bytes) noexcept { storage_available_ = bytes; }
+    // The budget ran out while this message arrived: its body is dropped, the rest read
+    // to the end and answered 452 4.3.1. No effect outside message data.
+    void drop_body() noexcept;
+
     Need need() const noexcept { return need_; }
     std::string& output() noexcept { return out_; }  // replies not yet sent
 
@@ -152,6 +160,7 @@ private:
     std::string body_;
     std::uint32_t message_seq_ = 0;
     BodyReader reader_;
+    std::uint64_t storage_available_ = UINT64_MAX;
 
     std::string pending_rcpt_;
     std::string auth_user_;

@@ -25,6 +25,19 @@ struct Home {
 // skipped (nobody will read its answer). Shared by the connection and its jobs only.
 using Liveness = std::shared_ptr<std::atomic<bool>>;
 
+// Message bytes counted against max_inflight_bytes (Shared::inflight) while a job holds
+// them; given back when the job is done with, on whichever thread that is.
+struct Charge {
+    std::atomic<std::uint64_t>* pool = nullptr;
+    std::uint64_t bytes = 0;
+    Charge() = default;
+    Charge(const Charge&) = delete;
+    Charge& operator=(const Charge&) = delete;
+    ~Charge() {
+        if (pool && bytes) pool->fetch_sub(bytes, std::memory_order_relaxed);
+    }
+};
+
 struct Job {
     enum class Kind : std::uint8_t { Rcpt, Auth, Mail };
     Kind kind = Kind::Mail;
@@ -33,6 +46,7 @@ struct Job {
     bool dead() const noexcept { return alive && !alive->load(std::memory_order_acquire); }
     std::string a, b;  // the recipient; or the user name and password
     Mail mail;
+    Charge charge;  // the message's bytes, while the job lives
 };
 
 struct JobDone {

@@ -13,9 +13,11 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "mime/charset.hpp"
 #include "smtpd/mail_builder.hpp"
+#include "smtpd/memory.hpp"
 
 namespace ringmail::smtpd {
 namespace {
@@ -285,9 +287,14 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
             return off;
         }
         const std::size_t n = std::min(in.size() - off, slice);
+        if (const std::uint64_t budget = shared_.config.max_inflight_bytes) {
+            const std::uint64_t used = shared_.inflight.load(std::memory_order_relaxed);
+            c.session.set_storage_available(used >= budget ? 0 : budget - used);
+        }
         const proto::Step st = c.session.feed(in.subspan(off, n), now());
         off += st.consumed;
         if (shared_.config.mime) read_along(c);
+        account(c);
         if (!c.session.output().empty()) mark_dirty(c);
         switch (st.need) {
         case proto::Need::Input:
@@ -327,6 +334,39 @@ void Reactor::read_along(Connection& c) {
     if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();
     c.mime->feed({body.data() + c.mime_fed, body.size() - c.mime_fed});
     c.mime_fed = body.size();
+}
+
+// Counts the message's memory now (the body, and as much again for the MIME split reading
+// along) in the global budget. A message that would cross max_inflight_bytes is dropped:
+// the session reads it to its end and answers 452 4.3.1. (The body's buffer may be
+// reserved larger, proto/body_reader.cpp, but only pages written are backed.)
+void Reactor::account(Connection& c) noexcept {
+    const std::uint64_t want = c.session.body_so_far().size() * (shared_.config.mime ? 2 : 1);
+    if (want > c.charged) held_bodies_ = true;
+    if (want <= c.charged) {
+        if (want < c.charged) shared_.inflight.fetch_sub(c.charged - want, std::memory_order_relaxed);
+        c.charged = want;
+        return;
+    }
+    const std::uint64_t add = want - c.charged;
+    const std::uint64_t total = shared_.inflight.fetch_add(add, std::memory_order_relaxed) + add;
+    c.charged = want;
+    const std::uint64_t budget = shared_.config.max_inflight_bytes;
+    if (budget == 0 || total <= budget) return;
+    c.session.drop_body();
+    c.mime.reset();
+    c.mime_fed = 0;
+    release(c);
+    if (now() >= budget_logged_ + 1000) {  // once a second at most
+        budget_logged_ = now();
+        std::fprintf(stderr, "ringmail: max_inflight_bytes (%llu) reached: a message from %s is read to its "
+                     "end and answered 452 4.3.1\n", static_cast<unsigned long long>(budget),
+                     c.ip.empty() ? "a client" : c.ip.c_str());
+    }
+}
+
+void Reactor::release(Connection& c) noexcept {
+    if (c.charged) shared_.inflight.fetch_sub(std::exchange(c.charged, 0), std::memory_order_relaxed);
 }
 
 void Reactor::drive_pending(Connection& c) noexcept {
@@ -383,11 +423,14 @@ bool Reactor::dispatch(Connection& c) noexcept {
         sink = shared_.mail_sink;
         if (!sink) {  // discard: parsed as any message is, then accepted and dropped
             (void)s.take_message();
+            release(c);
             s.resolve({});
             return true;
         }
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Mail;
+        job->charge.pool = &shared_.inflight;  // the bytes go with the job
+        job->charge.bytes = std::exchange(c.charged, 0);
         if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;  // once per connection, for the trace field
         job->mail = make_mail(s.take_message(), c.ip, parsed ? &*parsed : nullptr);
         if (c.stream.tls()) job->mail.tls = c.stream.tls()->describe();
@@ -460,6 +503,12 @@ void Reactor::count_login_failure(Connection& c) noexcept {
 }
 
 void Reactor::on_tick() noexcept {
+    // After a burst of messages, once this reactor holds no message memory of its own,
+    // what was freed goes back to the system (checked once a second).
+    if (held_bodies_ && shared_.inflight.load(std::memory_order_relaxed) < (1u << 20)) {
+        held_bodies_ = false;
+        return_free_memory();
+    }
     // Addresses with nothing open whose minute is over are forgotten, once a minute.
     if (++ticks_ % 60 == 0)
         std::erase_if(clients_, [this](const auto& kv) { return kv.second.open == 0 && now() >= kv.second.minute_ends; });
@@ -559,6 +608,7 @@ void Reactor::close_conn(Connection& c) noexcept {
         ++orphans_;
     }
     c.stream.close();
+    release(c);
     --live_;
     if (c.counted) {
         const auto it = clients_.find(c.ip);

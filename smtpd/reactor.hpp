@@ -38,6 +38,8 @@ struct Shared {
     bool ask_rcpt = false;
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
+    // Message bytes held now by every reactor and sink, against max_inflight_bytes.
+    std::atomic<std::uint64_t> inflight{0};
     std::atomic<bool> stopping{false};
     // Where answers go home, by reactor number; filled before any reactor thread starts.
     std::vector<io::Mailbox<JobDone>*> inboxes;
@@ -75,6 +77,7 @@ struct Connection {
     std::unique_ptr<mime::StreamParser> mime;
     std::uint32_t mime_seq = 0;
     std::size_t mime_fed = 0;
+    std::uint64_t charged = 0;  // this message's bytes counted in Shared::inflight
 
     bool reading() const noexcept { return life == Life::Open; }
     bool counted = false;       // in Reactor::clients_ (its address is limited)
@@ -108,6 +111,8 @@ private:
     void on_data(Connection& c, const char* p, std::size_t n) noexcept;
     std::size_t drive(Connection& c, std::span<const char> in) noexcept;
     void read_along(Connection& c);
+    void account(Connection& c) noexcept;
+    void release(Connection& c) noexcept;
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
     void on_answer(JobDone&& r) noexcept;
@@ -154,6 +159,8 @@ private:
     };
     std::unordered_map<std::string, ClientCount> clients_;
     unsigned ticks_ = 0;
+    proto::Timestamp budget_logged_ = 0;  // the last "max_inflight_bytes reached" line
+    bool held_bodies_ = false;            // message memory was taken since the last trim
     bool admit(const std::string& ip) noexcept;
     void refuse(int fd, const char* why) noexcept;
     void count_login_failure(Connection& c) noexcept;

@@ -878,3 +878,73 @@ static_assert(!std::is_move_constructible_v<ServerSession> && !std::is_copy_cons
 static_assert(!std::is_move_assignable_v<ServerSession> && !std::is_copy_assignable_v<ServerSession>);
 }  // namespace
 }  // namespace ringmail::proto
+
+
+namespace ringmail::test {
+namespace {
+
+using proto::Limits;
+
+// ---- the server's budget for message bodies (issue 13 item 3) ----
+
+namespace storage {
+
+// Feeds `in` whole and answers a Need::Recipient with accept; returns the new output.
+std::string feed(proto::ServerSession& s, std::string_view in) {
+    s.output().clear();
+    std::size_t off = 0;
+    for (int guard = 0; guard < 100 && off < in.size(); ++guard) {
+        const proto::Step st = s.feed({in.data() + off, in.size() - off}, 0);
+        off += st.consumed;
+        if (st.need == proto::Need::Recipient) s.resolve({});
+        else if (st.need != proto::Need::Input) break;
+    }
+    return s.output();
+}
+
+}  // namespace storage
+
+TEST(ServerSession, MailIs452_4_3_1WithoutStorageAndIsNoClientError) {
+    Limits l;
+    l.max_errors = 2;
+    proto::ServerSession s(l, {}, "mx.test");
+    s.greet(0);
+    storage::feed(s, kEhlo);
+    s.set_storage_available(0);
+    for (int i = 0; i < 3; ++i)  // three refusals, under an error limit of 2: still open
+        EXPECT_EQ(storage::feed(s, "MAIL FROM:<a@example.org>\r\n"),
+                  "452 4.3.1 Insufficient system storage, try again later\r\n");
+    s.set_storage_available(100);
+    EXPECT_EQ(storage::feed(s, "MAIL FROM:<a@example.org> SIZE=200\r\n").substr(0, 9), "452 4.3.1");
+    EXPECT_EQ(storage::feed(s, "MAIL FROM:<a@example.org> SIZE=50\r\n").substr(0, 3), "250");
+    EXPECT_EQ(s.need(), proto::Need::Input);
+}
+
+TEST(ServerSession, DroppedBodyIsReadToItsEndAndAnswered452_4_3_1) {
+    proto::ServerSession s({}, {}, "mx.test");
+    s.greet(0);
+    storage::feed(s, kEhlo + kTxn + "DATA\r\n");
+    storage::feed(s, "Subject: x\r\n\r\nfirst part\r\n");
+    EXPECT_FALSE(s.body_so_far().empty());
+    s.drop_body();
+    EXPECT_TRUE(s.body_so_far().empty());
+    // The rest, including a line that looks like a command, is message data.
+    EXPECT_EQ(storage::feed(s, "MAIL FROM:<x@y.z>\r\nsecond part\r\n.\r\n"),
+              "452 4.3.1 Insufficient system storage, try again later\r\n");
+    EXPECT_EQ(s.need(), proto::Need::Input);
+    // The session goes on: a new transaction is accepted.
+    EXPECT_EQ(storage::feed(s, kTxn + "DATA\r\nbody\r\n.\r\n").substr(0, 3), "250");
+    EXPECT_EQ(s.need(), proto::Need::Message);
+}
+
+TEST(ServerSession, DropBodyOutsideDataDoesNothing) {
+    proto::ServerSession s({}, {}, "mx.test");
+    s.greet(0);
+    storage::feed(s, kEhlo + kTxn);
+    s.drop_body();
+    EXPECT_EQ(storage::feed(s, "DATA\r\nbody\r\n.\r\n").substr(0, 3), "354");
+    EXPECT_EQ(s.need(), proto::Need::Message);
+}
+
+}  // namespace
+}  // namespace ringmail::test
