@@ -111,6 +111,10 @@ const Key keys[] = {
     {"max_connections_per_ip", number(&Config::max_connections_per_ip, 0, 1000000)},
     {"max_new_connections_per_ip", number(&Config::max_new_connections_per_ip, 0, 100000000)},
     {"shutdown_grace", number(&Config::shutdown_grace, 0, 3600)},
+    {"log_format", [](Config& c, const std::string& k, const std::string& v) {
+         if (v != "text" && v != "json") throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected text or json)");
+         c.log_json = v == "json";
+     }},
     {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
     {"max_inflight_bytes", number(&Config::max_inflight_bytes, 0, std::uint64_t(1) << 40)},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
@@ -242,6 +246,8 @@ max_connections_per_ip = 50
 max_new_connections_per_ip = 600
 timeout_command = 300
 timeout_data = 300
+; Log lines on stderr (one per connection, message and failure): text or json.
+log_format = text
 ; Seconds that transactions in flight may take to finish after SIGTERM.
 shutdown_grace = 30
 ; Split each message into its text/HTML body and attachments for the handler

@@ -44,7 +44,8 @@ struct Config {
     // a message that would cross it is read to its end and answered 452 4.3.1. 0 = no cap.
     std::uint64_t max_inflight_bytes = std::uint64_t(512) << 20;
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
-    bool mime = true;                 // split messages into message/attachments (off: pure relay)
+    bool mime = true;
+    bool log_json = false;            // log_format = json: one JSON object per log line                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;
 };
 

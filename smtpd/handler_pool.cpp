@@ -2,8 +2,10 @@
 // An exception from a handler becomes a temporary failure, never a lost connection.
 #include "smtpd/handler_pool.hpp"
 
-#include <cstdio>
 #include <exception>
+#include <string>
+
+#include "smtpd/log.hpp"
 
 namespace ringmail::smtpd {
 
@@ -41,9 +43,9 @@ void HandlerPool::run(Job& job) {
         }
         }
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "ringmail: handler failed: %s\n", e.what());
+        log::note(std::string("handler failed: ") + e.what());
     } catch (...) {
-        std::fprintf(stderr, "ringmail: handler failed\n");
+        log::note("handler failed");
     }
     complete(job, Outcome::TempFail, "Handler failed, try again later");
 }

@@ -5,6 +5,7 @@
 #include "smtpd/maildir.hpp"
 
 #include "base/date.hpp"
+#include "smtpd/log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -124,10 +125,10 @@ bool MaildirWriter::ensure_dirs() {
         if (new_fd_ >= 0) ::close(new_fd_);
         tmp_fd_ = t;
         new_fd_ = n;
-        std::fprintf(stderr, "ringmail: maildir %s: directories were gone or replaced; made again\n", dir_.c_str());
+        log::note("maildir " + dir_ + ": directories were gone or replaced; made again");
         return true;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "ringmail: %s; answering 451\n", e.what());
+        log::note(std::string(e.what()) + "; answering 451");
         return false;
     }
 }
@@ -158,15 +159,15 @@ void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
         entries[i].name = unique_name(header.size() + m.original.size());
         const int fd = ::openat(tmp_fd_, entries[i].name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
         if (fd < 0) {
-            std::fprintf(stderr, "ringmail: maildir %s/tmp: %s; answering 451\n", dir_.c_str(), std::strerror(errno));
+            log::note("maildir " + dir_ + "/tmp: " + std::strerror(errno) + "; answering 451");
             continue;
         }
         bool ok = write_all(fd, header, m.original);
         if (ok && batch.size() == 1) ok = ::fsync(fd) == 0;
         ok = (::close(fd) == 0) && ok;
         if (!ok) {
-            std::fprintf(stderr, "ringmail: maildir %s/tmp/%s: write or sync failed: %s; answering 451\n", dir_.c_str(),
-                         entries[i].name.c_str(), std::strerror(errno));
+            log::note("maildir " + dir_ + "/tmp/" + entries[i].name + ": write or sync failed: " + std::strerror(errno) +
+                      "; answering 451");
             ::unlinkat(tmp_fd_, entries[i].name.c_str(), 0);
             continue;
         }
@@ -179,8 +180,8 @@ void MaildirWriter::commit(std::vector<std::unique_ptr<Job>>& batch) {
     for (auto& e : entries) {
         if (!e.ok) continue;
         if (!synced || ::renameat(tmp_fd_, e.name.c_str(), new_fd_, e.name.c_str()) != 0) {
-            std::fprintf(stderr, "ringmail: maildir %s: %s failed: %s; answering 451\n", dir_.c_str(),
-                         synced ? "rename into new/" : "syncfs", std::strerror(errno));
+            log::note("maildir " + dir_ + ": " + (synced ? "rename into new/" : "syncfs") + " failed: " +
+                      std::strerror(errno) + "; answering 451");
             ::unlinkat(tmp_fd_, e.name.c_str(), 0);
             e.ok = false;
             continue;

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "mime/charset.hpp"
+#include "smtpd/log.hpp"
 #include "smtpd/mail_builder.hpp"
 #include "smtpd/memory.hpp"
 
@@ -124,6 +125,7 @@ void Reactor::run() {
         if (!stopping_ && shared_.stopping.load(std::memory_order_acquire)) begin_stop();
         buffers_->publish();
         flush();
+        log::flush(log_);
         // At the end the listeners' accept requests must have completed too: each holds
         // its socket in LISTEN state, and a server started right after this one exits
         // would find the port in use (io_uring tears a ring down after the process).
@@ -168,8 +170,9 @@ bool Reactor::admit(const std::string& ip) noexcept {
     const bool too_many = cfg.max_connections_per_ip != 0 && n.open >= cfg.max_connections_per_ip;
     const bool too_fast = cfg.max_new_connections_per_ip != 0 && n.new_in_minute >= cfg.max_new_connections_per_ip;
     if (too_many || too_fast) {
-        std::fprintf(stderr, "ringmail: %s: too many %s connections from this address; refused with 421\n",
-                     ip.c_str(), too_many ? "open" : "new");
+        log::Line("refused").str("ip", ip).str("reason", too_many ? "too many open connections from this address"
+                                                                    : "too many new connections from this address")
+            .num("reply", 421).append_to(log_);
         return false;
     }
     ++n.open;
@@ -196,6 +199,11 @@ void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     Connection& c = *conns_.emplace_named(ring_, *buffers_, id_, shared_, f).second;
     c.counted = limited && clients_.count(peer.ip) != 0;
     c.ip = std::move(peer.ip);
+    if (c.ip.empty()) c.ip = peer_of(fd).ip;  // for the log
+    c.serial = ++serials_;
+    c.opened = now();
+    log::Line("connect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
+        .str("port", tls ? "tls" : "plain").append_to(log_);
     ++live_;
     c.stream.adopt(fd);
     if (tls) {
@@ -293,6 +301,10 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
         }
         const proto::Step st = c.session.feed(in.subspan(off, n), now());
         off += st.consumed;
+        if (c.session.message_seq() != c.log_seq) {  // DATA or the first BDAT: a message begins
+            c.log_seq = c.session.message_seq();
+            c.message_began = now();
+        }
         if (shared_.config.mime) read_along(c);
         account(c);
         if (!c.session.output().empty()) mark_dirty(c);
@@ -359,9 +371,9 @@ void Reactor::account(Connection& c) noexcept {
     release(c);
     if (now() >= budget_logged_ + 1000) {  // once a second at most
         budget_logged_ = now();
-        std::fprintf(stderr, "ringmail: max_inflight_bytes (%llu) reached: a message from %s is read to its "
-                     "end and answered 452 4.3.1\n", static_cast<unsigned long long>(budget),
-                     c.ip.empty() ? "a client" : c.ip.c_str());
+        log::Line("budget").str("conn", std::to_string(index_) + "." + std::to_string(c.serial))
+            .str("reason", "max_inflight_bytes reached; the message is read to its end and answered 452 4.3.1")
+            .num("max_inflight_bytes", budget).append_to(log_);
     }
 }
 
@@ -413,6 +425,9 @@ bool Reactor::dispatch(Connection& c) noexcept {
         job->b.assign(s.auth_password());
         break;
     case proto::Need::Message: {
+        c.log_from.assign(s.sender());
+        c.log_rcpts = s.recipients().size();
+        c.log_size = s.body_so_far().size();
         std::optional<mime::ParsedMail> parsed;
         if (shared_.config.mime) {
             if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
@@ -422,6 +437,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         }
         sink = shared_.mail_sink;
         if (!sink) {  // discard: parsed as any message is, then accepted and dropped
+            log_message(c, proto::Outcome::Accept, "discarded");
             (void)s.take_message();
             release(c);
             s.resolve({});
@@ -445,6 +461,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
     if (!sink->submit(job)) {
         // Shed load (RFC 3463 4.3.2: system not accepting messages) rather than queue
         // without end behind slow handlers.
+        if (s.need() == proto::Need::Message) log_message(c, proto::Outcome::TempFail, "handler queue full");
         s.resolve({proto::Outcome::TempFail, "Server busy, try again later", "4.3.2"});
         return true;
     }
@@ -475,11 +492,25 @@ void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
         maybe_free(c);
         return;
     }
+    if (c.session.need() == proto::Need::Message) log_message(c, r.outcome, r.text);
     c.session.resolve(r);
     mark_dirty(c);
     drive_pending(c);
     if (c.life == Life::PeerDone && !c.waiting) c.life = Life::Closing;
     if (!c.waiting && !c.output_blocked && c.reading()) c.stream.resume_reading();
+}
+
+// One line per message with a verdict: who sent it, to how many, its size, the result
+// and the handler's text (for Maildir, the file it went to), and how long it took from
+// DATA on. Reads the envelope still in the session (or, for a job, the job's copy).
+void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept {
+    (outcome == proto::Outcome::Accept ? c.accepted : c.refused) += 1;
+    log::Line line("message");
+    line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
+        .str("from", c.log_from).num("rcpts", c.log_rcpts).num("size", c.log_size);
+    line.str("result", outcome == proto::Outcome::Accept ? "accepted" : outcome == proto::Outcome::TempFail ? "deferred"
+                                                                                                           : "rejected")
+        .str("text", text).num("ms", now() - c.message_began).append_to(log_);
 }
 
 bool Reactor::logins_blocked(Connection& c) noexcept {
@@ -609,6 +640,8 @@ void Reactor::close_conn(Connection& c) noexcept {
     }
     c.stream.close();
     release(c);
+    log::Line("disconnect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
+        .num("accepted", c.accepted).num("refused", c.refused).num("ms", now() - c.opened).append_to(log_);
     --live_;
     if (c.counted) {
         const auto it = clients_.find(c.ip);

@@ -78,6 +78,15 @@ struct Connection {
     std::uint32_t mime_seq = 0;
     std::size_t mime_fed = 0;
     std::uint64_t charged = 0;  // this message's bytes counted in Shared::inflight
+    // For the log: this reactor's number for the connection, when it opened, messages
+    // accepted and refused, and when the message now arriving began.
+    std::uint64_t serial = 0;
+    proto::Timestamp opened = 0;
+    std::uint32_t accepted = 0, refused = 0;
+    std::uint32_t log_seq = 0;
+    proto::Timestamp message_began = 0;
+    std::string log_from;         // the message decided now: sender, recipients, size
+    std::size_t log_rcpts = 0, log_size = 0;
 
     bool reading() const noexcept { return life == Life::Open; }
     bool counted = false;       // in Reactor::clients_ (its address is limited)
@@ -112,6 +121,7 @@ private:
     std::size_t drive(Connection& c, std::span<const char> in) noexcept;
     void read_along(Connection& c);
     void account(Connection& c) noexcept;
+    void log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept;
     void release(Connection& c) noexcept;
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
@@ -161,6 +171,8 @@ private:
     unsigned ticks_ = 0;
     proto::Timestamp budget_logged_ = 0;  // the last "max_inflight_bytes reached" line
     bool held_bodies_ = false;            // message memory was taken since the last trim
+    std::uint64_t serials_ = 0;           // connections accepted so far
+    std::string log_;                     // this turn's log lines, written once per turn
     bool admit(const std::string& ip) noexcept;
     void refuse(int fd, const char* why) noexcept;
     void count_login_failure(Connection& c) noexcept;

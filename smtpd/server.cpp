@@ -18,6 +18,7 @@
 #include "smtpd/auth_users.hpp"
 #include "smtpd/handler_pool.hpp"
 #include "io/listener.hpp"
+#include "smtpd/log.hpp"
 #include "smtpd/maildir.hpp"
 #include "smtpd/print_handler.hpp"
 #include "smtpd/reactor.hpp"
@@ -60,6 +61,7 @@ void require_listener(const Config& config) {
 int serve(const Config& config) {
     validate_config(config);
     require_listener(config);
+    smtpd::log::set_format(config.log_json ? smtpd::log::Format::Json : smtpd::log::Format::Text);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned reactors = config.reactors ? config.reactors : cores;
     const unsigned workers = config.handler_threads ? config.handler_threads : cores;
@@ -148,6 +150,15 @@ int serve(const Config& config) {
         banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
     if (tls_ctx)
         banner += "ringmail: STARTTLS offered; certificate SHA256 " + io::certificate_fingerprint(tls_ctx.get()) + "\n";
+    if (smtpd::log::format() == smtpd::log::Format::Json) {
+        std::string lines;
+        for (std::size_t at = 0; at < banner.size();) {
+            const std::size_t end = banner.find('\n', at);
+            smtpd::log::Line("start").str("msg", std::string_view(banner).substr(at + 10, end - at - 10)).append_to(lines);
+            at = end + 1;
+        }
+        banner = std::move(lines);
+    }
     std::fputs(banner.c_str(), stderr);
     std::fflush(stderr);
 
@@ -163,11 +174,11 @@ int serve(const Config& config) {
         if (sig == SIGUSR1) {
             // Log reopening for tools that send it (logrotate): the log is stderr, which
             // the service manager owns, so there is nothing to reopen.
-            std::fputs("ringmail: SIGUSR1: logs go to stderr; nothing to reopen\n", stderr);
+            smtpd::log::note("SIGUSR1: logs go to stderr; nothing to reopen");
             continue;
         }
         if (sig != SIGHUP) break;
-        std::string line = "ringmail: SIGHUP:";
+        std::string line = "SIGHUP:";
         if (tls_ctx) {
             try {
                 io::SslCtxPtr fresh = io::make_tls_context(config.tls_crt, config.tls_key);
@@ -185,11 +196,10 @@ int serve(const Config& config) {
                                 : " " + err + "; keeping the old users;";
         }
         if (!tls_ctx && !users) line += " nothing to reload;";
-        line.back() = '\n';
-        std::fputs(line.c_str(), stderr);
-        std::fflush(stderr);
+        line.pop_back();
+        smtpd::log::note(line);
     }
-    std::fprintf(stderr, "ringmail: %s: finishing transactions in flight\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    smtpd::log::note(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing transactions in flight");
     const auto grace_ends = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace);
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();
@@ -205,14 +215,14 @@ int serve(const Config& config) {
         // Threads stuck in user code cannot be stopped; they still use the pools, the
         // reactors' mailboxes and `shared`, which are therefore never freed. The process
         // exits without waiting for them.
-        std::fprintf(stderr, "ringmail: %zu handler call(s) still running after shutdown_grace (%us); "
-                     "exiting without them\n", stuck, config.shutdown_grace);
+        smtpd::log::note(std::to_string(stuck) + " handler call(s) still running after shutdown_grace (" +
+                         std::to_string(config.shutdown_grace) + "s); exiting without them");
         (void)pool.release();
         (void)auth_pool.release();
         for (auto& r : loops) (void)r.release();
         (void)shared.release();
     }
-    std::fprintf(stderr, "ringmail: stopped\n");
+    smtpd::log::note("stopped");
     return 0;
 }
 

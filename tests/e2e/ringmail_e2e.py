@@ -20,9 +20,9 @@ STOP_TIMEOUT = 60.0    # seconds to wait for exit after a signal
 IO_TIMEOUT = 30.0      # per socket operation
 
 # 127.0.0.1 with local = true (the default), [::] with local = false.
-LISTENING_RE = re.compile(rb"ringmail: listening on (?:127\.0\.0\.1|\[::\]):(\d+) with (\d+) reactors, handler (.*)")
+LISTENING_RE = re.compile(rb"(?:ringmail: |\"msg\":\")listening on (?:127\.0\.0\.1|\[::\]):(\d+) with (\d+) reactors, handler ([^\"\n]*)")
 # Printed in the same write as the line above when tls_port is set.
-TLS_LISTENING_RE = re.compile(rb"ringmail: listening for TLS on (?:127\.0\.0\.1|\[::\]):(\d+)")
+TLS_LISTENING_RE = re.compile(rb"(?:ringmail: |\"msg\":\")listening for TLS on (?:127\.0\.0\.1|\[::\]):(\d+)")
 # <sec>.M<usec>P<pid>Q<n>.<host>,S=<size> (Maildir naming, plus Dovecot's S=).
 MAILDIR_NAME_RE = re.compile(r"^(\d+)\.M(\d+)P(\d+)Q(\d+)\.([^/:,]+),S=(\d+)$")
 MESSAGE_ID_RE = re.compile(rb"^Message-ID:[ \t]*(<[^>\r\n]*>)", re.IGNORECASE | re.MULTILINE)

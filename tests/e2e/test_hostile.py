@@ -453,7 +453,7 @@ class PerAddressLimits(e2e.ServerTestCase):
         exempt = [self.connect_from(s.port, "127.0.0.1") for _ in range(10)]
         self.addCleanup(lambda: [c.close() for c in exempt])
         self.assertEqual([c.recv(512)[:3] for c in exempt], [b"220"] * 10)
-        self.assertTrue(e2e.poll(lambda: "127.0.0.2: too many open connections" in s.stderr(), e2e.IO_TIMEOUT))
+        self.assertTrue(e2e.poll(lambda: "ip=127.0.0.2 reason=\"too many open connections" in s.stderr(), e2e.IO_TIMEOUT))
         # Closing makes room for a fourth and a fifth new connection in this minute; a
         # sixth is refused (new per minute) though none is open then.
         for c in first[:3]:

@@ -1,0 +1,150 @@
+// smtpd/log.cpp — formatting of log records. The text form quotes a value that holds a
+// space, quote or backslash; both forms write control and non-ASCII octets as escapes.
+#include "smtpd/log.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <ctime>
+
+#include "base/ascii.hpp"
+
+namespace ringmail::smtpd::log {
+namespace {
+
+std::atomic<Format> g_format{Format::Text};
+
+bool json() noexcept { return g_format.load(std::memory_order_relaxed) == Format::Json; }
+
+void escape_json(std::string& out, std::string_view v) {
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20 || c >= 0x7f) {  // non-ASCII too: a client's bytes need not be UTF-8
+            out += "\\u00";
+            base::append_hex(out, c);
+        } else {
+            out += ch;
+        }
+    }
+}
+
+void escape_text(std::string& out, std::string_view v) {
+    const bool quote = v.empty() || v.find_first_of(" \"\\=") != std::string_view::npos;
+    if (quote) out += '"';
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += ch;
+        } else if (c < 0x20 || c >= 0x7f) {
+            out += "\\x";
+            base::append_hex(out, c);
+        } else {
+            out += ch;
+        }
+    }
+    if (quote) out += '"';
+}
+
+void write_all(const char* p, std::size_t n) noexcept {
+    while (n > 0) {
+        const ssize_t w = ::write(2, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;  // nowhere to log to: nothing else to do
+        p += w;
+        n -= static_cast<std::size_t>(w);
+    }
+}
+
+}  // namespace
+
+void set_format(Format f) noexcept { g_format.store(f, std::memory_order_relaxed); }
+Format format() noexcept { return g_format.load(std::memory_order_relaxed); }
+
+Line::Line(std::string_view event) {
+    if (json()) {
+        timespec ts{};
+        ::clock_gettime(CLOCK_REALTIME, &ts);
+        tm t{};
+        ::gmtime_r(&ts.tv_sec, &t);
+        char buf[40];
+        const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+        s_ = "{\"ts\":\"";
+        s_.append(buf, n);
+        const auto ms = static_cast<unsigned>(ts.tv_nsec / 1000000) % 1000;
+        s_ += '.';
+        s_ += static_cast<char>('0' + ms / 100);
+        s_ += static_cast<char>('0' + ms / 10 % 10);
+        s_ += static_cast<char>('0' + ms % 10);
+        s_ += 'Z';
+        s_ += "\",\"event\":\"";
+        escape_json(s_, event);
+        s_ += '"';
+    } else {
+        s_ = "ringmail: ";
+        s_ += event;
+    }
+}
+
+Line& Line::str(std::string_view key, std::string_view value) {
+    if (json()) {
+        s_ += ",\"";
+        s_ += key;
+        s_ += "\":\"";
+        escape_json(s_, value);
+        s_ += '"';
+    } else {
+        s_ += ' ';
+        s_ += key;
+        s_ += '=';
+        escape_text(s_, value);
+    }
+    return *this;
+}
+
+Line& Line::num(std::string_view key, std::uint64_t value) {
+    if (json()) {
+        s_ += ",\"";
+        s_ += key;
+        s_ += "\":";
+    } else {
+        s_ += ' ';
+        s_ += key;
+        s_ += '=';
+    }
+    s_ += std::to_string(value);
+    return *this;
+}
+
+void Line::append_to(std::string& out) {
+    out += s_;
+    out += json() ? "}\n" : "\n";
+}
+
+void Line::write() {
+    std::string out;
+    append_to(out);
+    write_all(out.data(), out.size());
+}
+
+void note(std::string_view text) {
+    if (!json()) {
+        std::string out = "ringmail: ";
+        out += text;
+        out += '\n';
+        return write_all(out.data(), out.size());
+    }
+    Line("note").str("msg", text).write();
+}
+
+void flush(std::string& buf) noexcept {
+    if (buf.empty()) return;
+    write_all(buf.data(), buf.size());
+    buf.clear();
+}
+
+}  // namespace ringmail::smtpd::log

@@ -1,0 +1,35 @@
+// smtpd/log.hpp — the server's log on stderr: one line per record, as text
+//   ringmail: EVENT key=value key="value with spaces"
+// or, with `log_format = json`, one JSON object per line
+//   {"ts":"2026-12-06T23:40:00.123Z","event":"EVENT","key":"value"}
+// Values are escaped either way: a client's bytes never reach the terminal raw. Reactors
+// collect their records during a turn and write them with one write(2) per turn.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ringmail::smtpd::log {
+
+enum class Format : std::uint8_t { Text, Json };
+void set_format(Format f) noexcept;  // once, before any thread logs
+Format format() noexcept;
+
+class Line {
+public:
+    explicit Line(std::string_view event);
+    Line& str(std::string_view key, std::string_view value);
+    Line& num(std::string_view key, std::uint64_t value);
+    void append_to(std::string& out);  // with its line end
+    void write();                      // now, one write(2) to stderr
+
+private:
+    std::string s_;
+};
+
+// A free-text record (start-up, signals, failures that have no fields yet).
+void note(std::string_view text);
+// Writes out `buf` (lines from Line::append_to) with one write(2) and clears it.
+void flush(std::string& buf) noexcept;
+
+}  // namespace ringmail::smtpd::log

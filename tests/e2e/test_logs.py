@@ -1,0 +1,67 @@
+"""The server's log (issue 13 item 13): one line per connection opened and closed (with
+its counts), one per message (sender, recipients, size, result and where it went), one
+per failure; `log_format = json` makes every line a JSON object."""
+import json
+import re
+import smtplib
+import unittest
+
+import ringmail_e2e as e2e
+from ringmail_e2e import make_message
+
+
+class Logs(e2e.ServerTestCase):
+    def deliver(self, s):
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.sendmail("log-sender@example.org", ["r1@example.com", "r2@example.com"],
+                       make_message("<log-1@example.org>", [b"logged"]))
+            # A refused message: the recipient limit is fine, the line too long is not.
+            c.mail("log-sender@example.org")
+            c.rcpt("r1@example.com")
+            code, _ = c.data(b"Subject: long\r\n\r\n" + b"x" * 2000 + b"\r\n")
+            self.assertEqual(code, 500)
+
+    def test_text_lines_per_connection_and_message(self):
+        s = self.server()
+        self.deliver(s)
+        s.stop()
+        err = s.stderr()
+        connect = re.search(r"^ringmail: connect conn=(\d+\.\d+) ip=127\.0\.0\.1 port=plain$", err, re.M)
+        self.assertTrue(connect, err)
+        conn = connect.group(1)
+        msg = re.search(r"^ringmail: message conn=%s ip=127\.0\.0\.1 from=log-sender@example\.org rcpts=2 "
+                        r"size=(\d+) result=accepted text=\"OK queued as ([^\"]+)\" ms=\d+$" % re.escape(conn), err, re.M)
+        self.assertTrue(msg, err)
+        self.assertGreater(int(msg.group(1)), 0)
+        # The Maildir file named in the line is the message's.
+        files = e2e.maildir_files(s.maildir)
+        self.assertEqual(len(files), 1)
+        self.assertTrue(any(name.startswith(msg.group(2)) for name in files), (msg.group(2), list(files)))
+        self.assertTrue(re.search(r"^ringmail: disconnect conn=%s ip=127\.0\.0\.1 accepted=1 refused=0 ms=\d+$"
+                                  % re.escape(conn), err, re.M), err)
+
+    def test_json_lines_are_json_and_escape_what_clients_send(self):
+        s = self.server(config={"port": 0, "log_format": "json"})
+        self.deliver(s)
+        # A sender with a quote and a backslash (a quoted local part) must stay one field.
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.sendmail('"a\\"b\\\\c"@example.org', ["r@example.com"], make_message("<log-2@example.org>", [b"x"]))
+        s.stop()
+        records = []
+        for line in s.stderr().splitlines():
+            records.append(json.loads(line))  # every line, the start and stop ones too
+        events = [r["event"] for r in records]
+        for e in ("start", "connect", "message", "disconnect"):
+            self.assertIn(e, events)
+        msgs = [r for r in records if r["event"] == "message"]
+        self.assertEqual(msgs[0]["from"], "log-sender@example.org")
+        self.assertEqual(msgs[0]["rcpts"], 2)
+        self.assertEqual(msgs[0]["result"], "accepted")
+        self.assertTrue(msgs[0]["text"].startswith("OK queued as "))
+        self.assertEqual(msgs[1]["from"], '"a\\"b\\\\c"@example.org')
+        for r in records:
+            self.assertRegex(r["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+if __name__ == "__main__":
+    unittest.main()
