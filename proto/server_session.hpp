@@ -75,6 +75,8 @@ public:
     // The message received so far, for a parser that reads along as data arrives; valid
     // until the next feed(). message_seq() changes whenever a new message starts.
     std::string_view body_so_far() const noexcept { return body_; }
+    std::string_view sender() const noexcept { return sender_; }  // of the transaction
+    const std::vector<std::string>& recipients() const noexcept { return recipients_; }
     std::uint32_t message_seq() const noexcept { return message_seq_; }
 
     // Idle limit of RFC 5321 4.5.3.2; on expiry appends 421 and returns true (Need::Close).
