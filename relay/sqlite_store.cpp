@@ -157,6 +157,9 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const SqliteStoreOptions& options
 
 void SqliteStore::open_files() {
     const std::string& dir = options_.dir;
+    struct stat st{};
+    if (!options_.create && ::stat(dir.c_str(), &st) != 0)
+        throw StoreOpenError("no queue at " + dir + " (" + std::strerror(errno) + ")");
     make_dir(dir);
     make_dir(dir + "/spool");
     make_dir(dir + "/tmp");

@@ -25,7 +25,8 @@ struct StoreOpenError : std::runtime_error {
 };
 
 struct SqliteStoreOptions {
-    std::string dir = "queue";            // created when missing
+    std::string dir = "queue";
+    bool create = true;                   // make `dir` when missing; false: a missing dir is an error
     std::uint64_t max_message_size = 0;   // bodies over it are refused (TooBig); 0 = no limit
     int busy_timeout_ms = 10000;          // how long to wait for another process's write
 };
