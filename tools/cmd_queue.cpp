@@ -329,7 +329,10 @@ void add_queue(CLI::App& app, int& status) {
     };
     CLI::App* add = leaf("add", "Queue a message file (or - for standard input); prints its id", cmd_add);
     add->add_option("--from", a.from, "envelope sender ('' for the null sender)")->required();
-    add->add_option("--to", a.to, "envelope recipient (repeatable)")->required();
+    // One address per --to, so the FILE after the last one is not taken for an address.
+    add->add_option("--to", a.to, "envelope recipient (repeat --to for more)")
+        ->required()
+        ->allow_extra_args(false);
     add->add_option("--priority", a.priority, "high, medium or low")->capture_default_str();
     add->add_option("--not-before", a.not_before, "no delivery before this ISO 8601 time, e.g. 2026-12-06T19:42:00Z");
     add->add_option("file", a.file, "the message (RFC 5322), or - for standard input")->required();
