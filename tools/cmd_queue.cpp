@@ -66,8 +66,7 @@ Config load() {
 }
 
 // Only `add` creates the queue; the others on a missing queue_dir say so.
-std::unique_ptr<relay::SqliteStore> open_store(bool create) {
-    const Config c = load();
+std::unique_ptr<relay::SqliteStore> open_store(bool create, const Config& c = load()) {
     relay::SqliteStoreOptions o;
     o.dir = c.relay.queue_dir;
     o.create = create;
@@ -167,8 +166,8 @@ int cmd_add() {
             throw QueueError("bad --not-before " + shown(a.not_before) + ": " + std::string(describe(t.error)));
         m.not_before = t.time;
     }
-    auto store = open_store(true);
     const Config c = load();
+    auto store = open_store(true, c);
     m.body_file = upload(*store, a.file, c.relay.max_message_size);
     std::vector<MessageId> ids;
     const relay::StoreResult r = store->enqueue({&m, 1}, now(), ids);
