@@ -124,10 +124,21 @@ const Key keys[] = {
     {"timeout_data", limit(&proto::Limits::data_timeout_ms, 1, 3600, 1000)},
 };
 
+// [relay]: the outbound queue's keys, added as relay/ grows (issue 14 lists them all).
+const Key relay_keys[] = {
+    {"queue_dir", [](Config& c, const std::string& k, const std::string& v) {
+         if (v.empty()) throw ConfigError("bad value for " + k + ": empty (expected a directory)");
+         c.relay.queue_dir = v;
+     }},
+    {"max_message_size", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.max_message_size = parse_number(k, v, 1024, std::uint64_t(1) << 32);
+     }},
+};
+
 // mail.ini sections and their keys. Keys before any section header are the server's (as
 // the original module's mail.ini has them); `[server]` names the same keys explicitly.
 // `[relay]` and `[http]` are the outbound queue's and the HTTP API's, whose keys come with
-// those layers: until then every key there is an unknown key of that section.
+// those layers: until then every other key there is an unknown key of that section.
 struct Section {
     const char* name;
     std::span<const Key> keys;
@@ -135,7 +146,7 @@ struct Section {
 const Section sections[] = {
     {"", keys},
     {"server", keys},
-    {"relay", {}},
+    {"relay", relay_keys},
     {"http", {}},
 };
 
