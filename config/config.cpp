@@ -2,6 +2,7 @@
 // unknown key or a value out of range is an error, not silently ignored.
 #include "config/config.hpp"
 
+#include <arpa/inet.h>
 #include <ini.h>
 #include <sys/stat.h>
 
@@ -16,6 +17,7 @@
 #include <string_view>
 
 #include "base/ascii.hpp"
+#include "base/duration.hpp"
 
 namespace ringmail {
 namespace {
@@ -63,6 +65,56 @@ bool parse_bool(const std::string& key, const std::string& v) {
     if (v == "true" || v == "yes" || v == "on" || v == "1") return true;
     if (v == "false" || v == "no" || v == "off" || v == "0") return false;
     throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected true or false)");
+}
+
+template <class E>
+E pick(const std::string& key, const std::string& v, std::initializer_list<std::pair<const char*, E>> names) {
+    std::string expected;
+    for (const auto& [name, value] : names) {
+        if (v == name) return value;
+        expected += (expected.empty() ? "" : ", ") + std::string(name);
+    }
+    throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected " + expected + ")");
+}
+
+std::int64_t duration(const std::string& key, const std::string& v, std::int64_t lo, std::int64_t hi) {
+    const base::DurationParse d = base::parse_duration(v);
+    if (d.error != base::DurationError::None)
+        throw ConfigError("bad value for " + key + ": " + shown(v) + " (" + std::string(base::describe(d.error)) + ")");
+    if (d.seconds < lo || d.seconds > hi)
+        throw ConfigError("bad value for " + key + ": " + shown(v) + " (expected " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + " seconds)");
+    return d.seconds;
+}
+
+// A comma-separated list; items trimmed, empty ones dropped.
+std::vector<std::string> list(std::string_view v, bool lower) {
+    std::vector<std::string> out;
+    while (!v.empty()) {
+        const std::size_t comma = v.find(',');
+        std::string_view item = v.substr(0, comma);
+        while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+        while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+        if (!item.empty()) out.push_back(lower ? base::to_lower(item) : std::string(item));
+        if (comma == std::string_view::npos) break;
+        v.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+// "192.0.2.0/24", "2001:db8::/32" or a single address.
+bool valid_network(const std::string& n) {
+    const std::size_t slash = n.find('/');
+    const std::string addr = n.substr(0, slash);
+    unsigned char buf[16];
+    const bool v4 = ::inet_pton(AF_INET, addr.c_str(), buf) == 1;
+    const bool v6 = !v4 && ::inet_pton(AF_INET6, addr.c_str(), buf) == 1;
+    if (!v4 && !v6) return false;
+    if (slash == std::string::npos) return true;
+    const std::string bits = n.substr(slash + 1);
+    unsigned b = 0;
+    auto [p, ec] = std::from_chars(bits.data(), bits.data() + bits.size(), b);
+    return !bits.empty() && ec == std::errc{} && p == bits.data() + bits.size() && b <= (v4 ? 32u : 128u);
 }
 
 using Setter = std::function<void(Config&, const std::string& key, const std::string& v)>;
@@ -133,6 +185,50 @@ const Key relay_keys[] = {
     {"max_message_size", [](Config& c, const std::string& k, const std::string& v) {
          c.relay.max_message_size = parse_number(k, v, 1024, std::uint64_t(1) << 32);
      }},
+    {"mx_port", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.mx_port = static_cast<std::uint16_t>(parse_number(k, v, 1, 65535));
+     }},
+    {"tls", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.tls = pick<RelayTls>(k, v, {{"none", RelayTls::None}, {"opportunistic", RelayTls::Opportunistic},
+                                             {"verify", RelayTls::Verify}});
+     }},
+    {"smarthost", [](Config& c, const std::string& k, const std::string& v) {
+         if (!v.empty() && (v.rfind(':') == std::string::npos || v.rfind(':') == 0 || v.back() == ':'))
+             throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected host:port)");
+         if (!v.empty()) (void)parse_number(k, v.substr(v.rfind(':') + 1), 1, 65535);
+         c.relay.smarthost = v;
+     }},
+    {"smarthost_tls", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.smarthost_tls = pick<SmarthostTls>(k, v, {{"none", SmarthostTls::None},
+                                                           {"starttls", SmarthostTls::StartTls},
+                                                           {"smtps", SmarthostTls::Smtps}});
+     }},
+    {"smarthost_user", [](Config& c, const std::string&, const std::string& v) { c.relay.smarthost_user = v; }},
+    {"smarthost_password", [](Config& c, const std::string&, const std::string& v) { c.relay.smarthost_password = v; }},
+    {"connections", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.connections = static_cast<unsigned>(parse_number(k, v, 1, 10000));
+     }},
+    {"connections_per_destination", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.connections_per_destination = static_cast<unsigned>(parse_number(k, v, 0, 10000));
+     }},
+    {"messages_per_connection", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.messages_per_connection = static_cast<unsigned>(parse_number(k, v, 1, 1000000));
+     }},
+    {"connect_timeout", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.connect_timeout = static_cast<unsigned>(duration(k, v, 1, 3600));
+     }},
+    {"retry_base", [](Config& c, const std::string& k, const std::string& v) { c.relay.retry_base = duration(k, v, 1, 86400); }},
+    {"retry_max", [](Config& c, const std::string& k, const std::string& v) { c.relay.retry_max = duration(k, v, 1, 30 * 86400); }},
+    {"max_attempts", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.max_attempts = static_cast<unsigned>(parse_number(k, v, 0, 100000));
+     }},
+    {"max_age", [](Config& c, const std::string& k, const std::string& v) { c.relay.max_age = duration(k, v, 0, 365 * 86400); }},
+    {"relay_domains", [](Config& c, const std::string&, const std::string& v) { c.relay.relay_domains = list(v, true); }},
+    {"relay_networks", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.relay_networks = list(v, false);
+         for (const auto& n : c.relay.relay_networks)
+             if (!valid_network(n)) throw ConfigError("bad value for " + k + ": " + shown(n) + " (expected an address or address/bits)");
+     }},
 };
 
 // mail.ini sections and their keys. Keys before any section header are the server's (as
@@ -193,8 +289,8 @@ void set_config_key(Config& c, const std::string& key, const std::string& value)
 
 void validate_config(const Config& c) {
     const std::string& h = c.handler;
-    if (h != "print" && h != "discard" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
-        throw ConfigError("bad value for handler: " + shown(h) + " (expected print, discard or maildir:DIR)");
+    if (h != "print" && h != "discard" && h != "queue" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
+        throw ConfigError("bad value for handler: " + shown(h) + " (expected print, discard, queue or maildir:DIR)");
     if (c.tls_crt.empty() != c.tls_key.empty())
         throw ConfigError("tls_crt and tls_key must be set together");
     if (c.tls_port != 0 && c.tls_port == c.port)
@@ -264,6 +360,35 @@ shutdown_grace = 30
 ; Split each message into its text/HTML body and attachments for the handler
 ; (false: a pure relay that only needs the raw message).
 mime = true
+
+[relay]
+; The outbound queue (handler = queue, and `ringmail queue`): its directory, and the
+; largest message it takes.
+queue_dir = ./queue
+max_message_size = 8M
+; Delivery: to each domain's MX hosts on mx_port (STARTTLS when offered; verify: only to
+; hosts with a valid certificate for their name), or everything through a smarthost.
+mx_port = 25
+tls = opportunistic
+;smarthost = smtp.example.com:587
+;smarthost_tls = starttls
+;smarthost_user = user
+;smarthost_password = secret
+; Connections open at once (and per destination; 0: the same), messages per connection.
+connections = 5
+connections_per_destination = 0
+messages_per_connection = 100
+connect_timeout = 30s
+; Retries: after retry_base, doubling up to retry_max, with jitter; give up (bounce) after
+; max_age in the queue or max_attempts tries (0: no limit on tries).
+retry_base = 5m
+retry_max = 4h
+max_attempts = 0
+max_age = 5d
+; Who may relay (handler = queue): any recipient from relay_networks or logged-in
+; clients; recipients in relay_domains from anyone; the rest get 554 5.7.1.
+;relay_domains = example.com, example.org
+relay_networks = 127.0.0.0/8, ::1
 )";
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "proto/limits.hpp"
 
@@ -16,9 +17,28 @@ struct ConfigError : std::runtime_error {
 };
 
 // [relay]: the outbound queue (issue 14).
+// How the relay talks to the hosts it delivers to.
+enum class RelayTls : std::uint8_t { None, Opportunistic, Verify };      // MX hosts
+enum class SmarthostTls : std::uint8_t { None, StartTls, Smtps };        // the smarthost
+
 struct RelayConfig {
     std::string queue_dir = "./queue";                 // queue.db and spool/ (relay/sqlite_store.hpp)
     std::uint64_t max_message_size = 8 * 1024 * 1024;  // queued messages over it are refused
+    std::uint16_t mx_port = 25;                        // port of MX hosts (tests use others)
+    RelayTls tls = RelayTls::Opportunistic;
+    std::string smarthost;                             // host:port; empty: deliver to MX hosts
+    SmarthostTls smarthost_tls = SmarthostTls::None;
+    std::string smarthost_user, smarthost_password;
+    unsigned connections = 5;                          // open at once, all destinations
+    unsigned connections_per_destination = 0;          // 0: as `connections`
+    unsigned messages_per_connection = 100;
+    unsigned connect_timeout = 30;                     // seconds for TCP connect
+    std::int64_t retry_base = 300;                     // seconds: first retry (then doubling)
+    std::int64_t retry_max = 4 * 3600;                 // seconds: longest wait between tries
+    unsigned max_attempts = 0;                         // 0: only max_age ends retries
+    std::int64_t max_age = 5 * 86400;                  // seconds in the queue before a bounce
+    std::vector<std::string> relay_domains;            // accepted from anyone (lower case)
+    std::vector<std::string> relay_networks = {"127.0.0.0/8", "::1/128"};  // may relay anywhere
 };
 
 struct Config {

@@ -153,7 +153,7 @@ void ClientSession::on_helo(const ServerReply& r) {
 }
 
 void ClientSession::after_hello() {
-    if (opt_.starttls && !tls_) {
+    if ((opt_.starttls || (opt_.starttls_if_offered && ext_.starttls)) && !tls_) {
         if (!ext_.starttls) return fail(ClientError::StartTlsNotOffered);
         phase_ = Phase::StartTls;
         put("STARTTLS");

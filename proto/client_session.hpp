@@ -56,6 +56,8 @@ constexpr std::string_view describe(ClientError e) noexcept {
 struct ClientOptions {
     std::string ehlo_name = "localhost";  // RFC 5321 4.1.1.1: our host name
     bool starttls = false;      // upgrade with STARTTLS; fail if it is not offered
+    bool starttls_if_offered = false;  // upgrade when offered, else go on in plaintext
+                                       // (RFC 7435 opportunistic security, the relay's default)
     bool tls_active = false;    // already on TLS (implicit TLS): no STARTTLS step
     std::string user, password; // AUTH when the password is not empty
     ReplyLimits limits;

@@ -138,15 +138,17 @@ void ServerSession::resolve(const Resolution& v) noexcept {
     const bool temp = v.outcome == Outcome::TempFail;
     auto text = [&](std::string_view dflt) { return v.text.empty() ? dflt : v.text; };
     auto status = [&](std::string_view dflt) { return v.status.empty() ? dflt : v.status; };
+    // A code of the handler's own only within the class its outcome says (4xx or 5xx).
+    auto code = [&](unsigned dflt) { return v.code / 100 == dflt / 100 ? v.code : dflt; };
     switch (was) {
     case Need::Recipient:
         if (ok) {
             recipients_.push_back(std::move(pending_rcpt_));
             reply(250, "2.1.5", text("OK"));
         } else if (temp) {
-            reply(450, status("4.2.0"), text("Recipient temporarily unavailable"));
+            reply(code(450), status("4.2.0"), text("Recipient temporarily unavailable"));
         } else {
-            reply(550, "5.1.1", text("Recipient rejected"));
+            reply(code(550), status("5.1.1"), text("Recipient rejected"));
         }
         pending_rcpt_.clear();
         break;

@@ -32,10 +32,11 @@ struct Resolution {
     Outcome outcome = Outcome::Accept;
     std::string_view text;    // reply text; empty gives the default
     std::string_view status;  // enhanced status code (RFC 3463); empty gives the default
+    std::uint16_t code = 0;   // reply code of a refusal, in the outcome's class; 0: the default
 
     constexpr Resolution() noexcept = default;
-    constexpr Resolution(Outcome o, std::string_view t = {}, std::string_view st = {}) noexcept
-        : outcome(o), text(t), status(st) {}
+    constexpr Resolution(Outcome o, std::string_view t = {}, std::string_view st = {}, std::uint16_t c = 0) noexcept
+        : outcome(o), text(t), status(st), code(c) {}
 };
 
 // One finished message, moved out of the session; owns all its bytes.
@@ -76,6 +77,7 @@ public:
     // until the next feed(). message_seq() changes whenever a new message starts.
     std::string_view body_so_far() const noexcept { return body_; }
     std::string_view sender() const noexcept { return sender_; }  // of the transaction
+    bool authenticated() const noexcept { return !user_.empty(); }
     const std::vector<std::string>& recipients() const noexcept { return recipients_; }
     std::uint32_t message_seq() const noexcept { return message_seq_; }
 

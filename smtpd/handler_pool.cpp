@@ -5,7 +5,7 @@
 #include <exception>
 #include <string>
 
-#include "smtpd/log.hpp"
+#include "base/log.hpp"
 
 namespace ringmail::smtpd {
 

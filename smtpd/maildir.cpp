@@ -5,7 +5,7 @@
 #include "smtpd/maildir.hpp"
 
 #include "base/date.hpp"
-#include "smtpd/log.hpp"
+#include "base/log.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -64,8 +64,12 @@ std::string trace_header(const Mail& mail, const std::string& hostname, const st
     // for the sender, one Delivered-To per recipient (Bcc recipients are nowhere else).
     std::string h = "Return-Path: <" + mail.sender + ">\r\n";
     for (const auto& r : mail.recipients) h += "Delivered-To: " + r + "\r\n";
+    return h + received_field(mail, hostname, id);
+}
+
+std::string received_field(const Mail& mail, const std::string& hostname, const std::string& id) {
     // RFC 3848: ESMTPS with TLS, ESMTPA/ESMTPSA after AUTH.
-    h += "Received: from " + mail.host + " ([" +
+    std::string h = "Received: from " + mail.host + " ([" +
          mail.ip + "])\r\n\tby " + hostname + " (ringmail) with " + "ESMTP" + (mail.tls.empty() ? "" : "S") +
          (mail.user.empty() ? "" : "A") + " id " + id;
     if (mail.recipients.size() == 1) h += "\r\n\tfor <" + mail.recipients.front() + ">";

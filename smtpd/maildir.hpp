@@ -34,7 +34,10 @@ private:
     std::optional<io::Workers<std::unique_ptr<Job>>> writer_;
 };
 
-// "Return-Path" and "Received" trace fields (RFC 5321 4.4) prepended to the stored copy.
+// "Return-Path" and "Received" trace fields (RFC 5321 4.4) prepended to the stored copy,
+// with one Delivered-To per recipient (final delivery keeps the envelope).
 std::string trace_header(const Mail& mail, const std::string& hostname, const std::string& id);
+// The "Received" field alone, as a relay adds it.
+std::string received_field(const Mail& mail, const std::string& hostname, const std::string& id);
 
 }  // namespace ringmail::smtpd

@@ -16,7 +16,7 @@
 #include <utility>
 
 #include "mime/charset.hpp"
-#include "smtpd/log.hpp"
+#include "base/log.hpp"
 #include "smtpd/mail_builder.hpp"
 #include "smtpd/memory.hpp"
 
@@ -401,6 +401,10 @@ bool Reactor::dispatch(Connection& c) noexcept {
     JobSink* sink = shared_.pool;
     switch (s.need()) {
     case proto::Need::Recipient:
+        if (shared_.relay_access && !relay_allowed(c)) {
+            s.resolve({proto::Outcome::Reject, "Relay access denied", "5.7.1", 554});
+            return true;
+        }
         if (!shared_.ask_rcpt) {  // the default on_rcpt: no allocation, no queue hop
             s.resolve({});
             return true;
@@ -511,6 +515,18 @@ void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_vie
     line.str("result", outcome == proto::Outcome::Accept ? "accepted" : outcome == proto::Outcome::TempFail ? "deferred"
                                                                                                            : "rejected")
         .str("text", text).num("ms", now() - c.message_began).append_to(log_);
+}
+
+// handler = queue: a recipient in relay_domains, or a client that may relay anywhere (in
+// relay_networks, or logged in).
+bool Reactor::relay_allowed(Connection& c) noexcept {
+    const RelayAccess& access = *shared_.relay_access;
+    if (access.domain_allowed(c.session.recipient()) || c.session.authenticated()) return true;
+    if (c.relay_net < 0) {
+        if (c.ip.empty()) c.ip = peer_of(c.stream.fd()).ip;
+        c.relay_net = access.network_allowed(c.ip) ? 1 : 0;
+    }
+    return c.relay_net == 1;
 }
 
 bool Reactor::logins_blocked(Connection& c) noexcept {

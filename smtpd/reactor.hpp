@@ -24,6 +24,7 @@
 #include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
 #include "smtpd/job.hpp"
+#include "smtpd/relay_access.hpp"
 
 namespace ringmail::smtpd {
 
@@ -36,6 +37,7 @@ struct Shared {
     JobSink* auth_pool = nullptr;   // runs on_auth: password hashes are slow by design, and a
                                     // login flood must not stall recipients and mail
     bool ask_rcpt = false;
+    const RelayAccess* relay_access = nullptr;  // handler = queue: who may relay where
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
     // Message bytes held now by every reactor and sink, against max_inflight_bytes.
@@ -90,6 +92,7 @@ struct Connection {
 
     bool reading() const noexcept { return life == Life::Open; }
     bool counted = false;       // in Reactor::clients_ (its address is limited)
+    std::int8_t relay_net = -1; // in relay_networks: -1 not looked up yet, 0 no, 1 yes
 };
 
 class Reactor final : public io::Handler, public io::AcceptSink {
@@ -177,6 +180,7 @@ private:
     void refuse(int fd, const char* why) noexcept;
     void count_login_failure(Connection& c) noexcept;
     bool logins_blocked(Connection& c) noexcept;
+    bool relay_allowed(Connection& c) noexcept;
 };
 
 }  // namespace ringmail::smtpd

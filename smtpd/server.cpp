@@ -18,7 +18,7 @@
 #include "smtpd/auth_users.hpp"
 #include "smtpd/handler_pool.hpp"
 #include "io/listener.hpp"
-#include "smtpd/log.hpp"
+#include "base/log.hpp"
 #include "smtpd/maildir.hpp"
 #include "smtpd/print_handler.hpp"
 #include "smtpd/reactor.hpp"
@@ -54,6 +54,8 @@ std::string machine_name() {
 
 // Checked at start, after the command line's flags: --port brings the plain listener back.
 void require_listener(const Config& config) {
+    if (config.handler == "queue")  // the delivery engine is not wired to the server yet
+        throw ConfigError("handler = queue is not available yet (docs/ROADMAP.md, issue 14)");
     if (!config.plain && config.tls_port == 0 && !config.tls_port_auto)
         throw ConfigError("nothing to listen on: set port (or tls_port with tls_crt and tls_key)");
 }
@@ -61,7 +63,7 @@ void require_listener(const Config& config) {
 int serve(const Config& config) {
     validate_config(config);
     require_listener(config);
-    smtpd::log::set_format(config.log_json ? smtpd::log::Format::Json : smtpd::log::Format::Text);
+    log::set_format(config.log_json ? log::Format::Json : log::Format::Text);
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     const unsigned reactors = config.reactors ? config.reactors : cores;
     const unsigned workers = config.handler_threads ? config.handler_threads : cores;
@@ -150,11 +152,11 @@ int serve(const Config& config) {
         banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
     if (tls_ctx)
         banner += "ringmail: STARTTLS offered; certificate SHA256 " + io::certificate_fingerprint(tls_ctx.get()) + "\n";
-    if (smtpd::log::format() == smtpd::log::Format::Json) {
+    if (log::format() == log::Format::Json) {
         std::string lines;
         for (std::size_t at = 0; at < banner.size();) {
             const std::size_t end = banner.find('\n', at);
-            smtpd::log::Line("start").str("msg", std::string_view(banner).substr(at + 10, end - at - 10)).append_to(lines);
+            log::Line("start").str("msg", std::string_view(banner).substr(at + 10, end - at - 10)).append_to(lines);
             at = end + 1;
         }
         banner = std::move(lines);
@@ -174,7 +176,7 @@ int serve(const Config& config) {
         if (sig == SIGUSR1) {
             // Log reopening for tools that send it (logrotate): the log is stderr, which
             // the service manager owns, so there is nothing to reopen.
-            smtpd::log::note("SIGUSR1: logs go to stderr; nothing to reopen");
+            log::note("SIGUSR1: logs go to stderr; nothing to reopen");
             continue;
         }
         if (sig != SIGHUP) break;
@@ -197,9 +199,9 @@ int serve(const Config& config) {
         }
         if (!tls_ctx && !users) line += " nothing to reload;";
         line.pop_back();
-        smtpd::log::note(line);
+        log::note(line);
     }
-    smtpd::log::note(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing transactions in flight");
+    log::note(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing transactions in flight");
     const auto grace_ends = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace);
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();
@@ -215,14 +217,14 @@ int serve(const Config& config) {
         // Threads stuck in user code cannot be stopped; they still use the pools, the
         // reactors' mailboxes and `shared`, which are therefore never freed. The process
         // exits without waiting for them.
-        smtpd::log::note(std::to_string(stuck) + " handler call(s) still running after shutdown_grace (" +
+        log::note(std::to_string(stuck) + " handler call(s) still running after shutdown_grace (" +
                          std::to_string(config.shutdown_grace) + "s); exiting without them");
         (void)pool.release();
         (void)auth_pool.release();
         for (auto& r : loops) (void)r.release();
         (void)shared.release();
     }
-    smtpd::log::note("stopped");
+    log::note("stopped");
     return 0;
 }
 

@@ -210,6 +210,22 @@ TEST(ClientSession, StartTlsRequiredButNotOffered) {
     EXPECT_EQ(r.commands, "EHLO localhost\r\n");
 }
 
+TEST(ClientSession, OpportunisticStartTlsWhenOfferedPlaintextOtherwise) {
+    ClientOptions opt;
+    opt.starttls_if_offered = true;
+    const Outcome offered = run_all(
+        "220 mx\r\n250-mx\r\n250 STARTTLS\r\n220 go ahead\r\n<<TLS>>250 mx\r\n250 ok\r\n250 ok\r\n354 go\r\n"
+        "250 ok\r\n221 bye\r\n", opt, one_mail);
+    EXPECT_EQ(offered.commands.substr(0, 42), "EHLO localhost\r\nSTARTTLS\r\nEHLO localhost\r\n");
+    ASSERT_EQ(offered.results.size(), 1u);
+    EXPECT_TRUE(offered.results[0].delivered());
+    const Outcome plain = run_all("220 mx\r\n250-mx\r\n250 PIPELINING\r\n250 ok\r\n250 ok\r\n354 go\r\n250 ok\r\n221 bye\r\n",
+                                  opt, one_mail);
+    EXPECT_EQ(plain.commands.substr(0, 37), "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\n");
+    ASSERT_EQ(plain.results.size(), 1u);
+    EXPECT_TRUE(plain.results[0].delivered());
+}
+
 TEST(ClientSession, AuthLoginWhenPlainIsMissing) {
     ClientOptions opt;
     opt.user = "alice";

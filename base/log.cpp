@@ -1,6 +1,6 @@
-// smtpd/log.cpp — formatting of log records. The text form quotes a value that holds a
+// base/log.cpp — formatting of log records. The text form quotes a value that holds a
 // space, quote or backslash; both forms write control and non-ASCII octets as escapes.
-#include "smtpd/log.hpp"
+#include "base/log.hpp"
 
 #include <unistd.h>
 
@@ -10,7 +10,7 @@
 
 #include "base/ascii.hpp"
 
-namespace ringmail::smtpd::log {
+namespace ringmail::log {
 namespace {
 
 std::atomic<Format> g_format{Format::Text};
@@ -147,4 +147,4 @@ void flush(std::string& buf) noexcept {
     buf.clear();
 }
 
-}  // namespace ringmail::smtpd::log
+}  // namespace ringmail::log

@@ -1,4 +1,4 @@
-// smtpd/log.hpp — the server's log on stderr: one line per record, as text
+// base/log.hpp — the log on stderr (server and relay): one line per record, as text
 //   ringmail: EVENT key=value key="value with spaces"
 // or, with `log_format = json`, one JSON object per line
 //   {"ts":"2026-12-06T23:40:00.123Z","event":"EVENT","key":"value"}
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace ringmail::smtpd::log {
+namespace ringmail::log {
 
 enum class Format : std::uint8_t { Text, Json };
 void set_format(Format f) noexcept;  // once, before any thread logs
@@ -32,4 +32,4 @@ void note(std::string_view text);
 // Writes out `buf` (lines from Line::append_to) with one write(2) and clears it.
 void flush(std::string& buf) noexcept;
 
-}  // namespace ringmail::smtpd::log
+}  // namespace ringmail::log

@@ -1,10 +1,10 @@
-// relay/duration.cpp — see duration.hpp. Only ASCII digits and one unit letter; no sign,
+// base/duration.cpp — see duration.hpp. Only ASCII digits and one unit letter; no sign,
 // no spaces, no fractions, so a typo ("5 m", "1.5h", "-5m") is an error and not a guess.
-#include "relay/duration.hpp"
+#include "base/duration.hpp"
 
 #include <charconv>
 
-namespace ringmail::relay {
+namespace ringmail::base {
 
 DurationParse parse_duration(std::string_view text) noexcept {
     if (text.empty()) return {0, DurationError::Empty};
@@ -39,4 +39,4 @@ std::string_view describe(DurationError e) noexcept {
     return "unknown error";
 }
 
-}  // namespace ringmail::relay
+}  // namespace ringmail::base

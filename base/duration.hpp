@@ -1,11 +1,11 @@
-// relay/duration.hpp — durations as mail.ini writes them (issue 14): `90s`, `5m`, `4h`, `5d`,
+// base/duration.hpp — durations as mail.ini writes them (issue 14): `90s`, `5m`, `4h`, `5d`,
 // a bare number meaning seconds. Pure: text in, seconds or an error value out.
 // Invariant: a parse either gives seconds in [0, kMaxDurationSeconds] or an error, never both.
 #pragma once
 #include <cstdint>
 #include <string_view>
 
-namespace ringmail::relay {
+namespace ringmail::base {
 
 enum class DurationError : std::uint8_t { None, Empty, NotANumber, BadUnit, TooLarge };
 
@@ -23,4 +23,4 @@ DurationParse parse_duration(std::string_view text) noexcept;
 // s, m, h or d, e.g. 90s, 5m, 4h, 5d".
 std::string_view describe(DurationError e) noexcept;
 
-}  // namespace ringmail::relay
+}  // namespace ringmail::base

@@ -1,10 +1,10 @@
-// tests/relay/duration_test.cpp — relay/duration: the units of issue 14, and every typo an
+// tests/base/duration_test.cpp — base/duration: the units of issue 14, and every typo an
 // error rather than a guess.
-#include "relay/duration.hpp"
+#include "base/duration.hpp"
 
 #include <gtest/gtest.h>
 
-namespace ringmail::relay {
+namespace ringmail::base {
 namespace {
 
 TEST(Duration, ParsesEachUnit) {
@@ -52,4 +52,4 @@ TEST(Duration, EveryErrorHasAMessageThatShowsTheForm) {
 }
 
 }  // namespace
-}  // namespace ringmail::relay
+}  // namespace ringmail::base
