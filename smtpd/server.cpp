@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -19,7 +20,10 @@
 #include "smtpd/handler_pool.hpp"
 #include "io/listener.hpp"
 #include "base/log.hpp"
+#include "relay/relay.hpp"
+#include "relay/sqlite_store.hpp"
 #include "smtpd/maildir.hpp"
+#include "smtpd/queue_writer.hpp"
 #include "smtpd/print_handler.hpp"
 #include "smtpd/reactor.hpp"
 #include "io/tls_context.hpp"
@@ -54,8 +58,6 @@ std::string machine_name() {
 
 // Checked at start, after the command line's flags: --port brings the plain listener back.
 void require_listener(const Config& config) {
-    if (config.handler == "queue")  // the delivery engine is not wired to the server yet
-        throw ConfigError("handler = queue is not available yet (docs/ROADMAP.md, issue 14)");
     if (!config.plain && config.tls_port == 0 && !config.tls_port_auto)
         throw ConfigError("nothing to listen on: set port (or tls_port with tls_crt and tls_key)");
 }
@@ -119,6 +121,25 @@ int serve(const Config& config) {
     std::unique_ptr<smtpd::JobSink> maildir;
     if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
         maildir = std::make_unique<smtpd::MaildirWriter>(config.handler.substr(8), shared->hostname);
+    // handler = queue: accepted mail goes into the durable queue, and this process delivers
+    // it. The relay's store opens first: an opener alone runs the queue's recovery.
+    std::unique_ptr<relay::Relay> relay_engine;
+    std::unique_ptr<smtpd::RelayAccess> relay_access;
+    if (!h.on_mail && config.handler == "queue") {
+        relay::SqliteStoreOptions so;
+        so.dir = config.relay.queue_dir;
+        so.max_message_size = config.relay.max_message_size;
+        std::unique_ptr<relay::Store> relay_store = relay::SqliteStore::open(so);
+        std::unique_ptr<relay::Store> writer_store = relay::SqliteStore::open(so);
+        relay_engine = std::make_unique<relay::Relay>(config.relay, std::move(relay_store), shared->hostname, nullptr);
+        maildir = std::make_unique<smtpd::QueueWriter>(std::move(writer_store), shared->hostname,
+                                                       [r = relay_engine.get()] { r->poke(); });
+        relay_access = std::make_unique<smtpd::RelayAccess>(config.relay.relay_domains, config.relay.relay_networks);
+        shared->relay_access = relay_access.get();
+        // A message the queue would refuse is refused in SMTP already (SIZE, 552).
+        shared->config.limits.max_message_size =
+            std::min<std::uint64_t>(shared->config.limits.max_message_size, config.relay.max_message_size);
+    }
     if (!h.on_mail && config.handler == "print") h.on_mail = smtpd::print_mail;
     shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
     shared->ask_auth = static_cast<bool>(h.on_auth);
@@ -168,6 +189,7 @@ int serve(const Config& config) {
     // while this thread lives (to the end): reactor threads then open converters without
     // loading code, and a reactor that exits early unloads none under the others.
     mime::warm_up_charsets();
+    if (relay_engine) relay_engine->start();
     std::vector<std::thread> threads;
     for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
     int sig = 0;
@@ -213,6 +235,7 @@ int serve(const Config& config) {
     if (pool) stuck += pool->stop_by(grace_ends);
     if (auth_pool) stuck += auth_pool->stop_by(grace_ends);
     if (maildir) maildir->stop();  // ours, and bounded by the disk
+    if (relay_engine) relay_engine->stop();  // deliveries under way stay queued
     if (stuck != 0) {
         // Threads stuck in user code cannot be stopped; they still use the pools, the
         // reactors' mailboxes and `shared`, which are therefore never freed. The process

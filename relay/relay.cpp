@@ -1,0 +1,786 @@
+// relay/relay.cpp — the delivery engine's thread. Per turn: completions of the outbound
+// connections drive their client sessions; then, when the tick or a poke asks, due
+// messages are taken from the store (as many as the engine may hold); new connections are
+// opened where deliveries wait; the turn's results (and bounces) are written to the store
+// in one transaction each; the turn's log lines in one write.
+#include "relay/relay.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <deque>
+#include <map>
+#include <optional>
+#include <random>
+#include <unordered_map>
+
+#include "base/date.hpp"
+#include "base/log.hpp"
+#include "io/buffer_ring.hpp"
+#include "io/mailbox.hpp"
+#include "io/ring.hpp"
+#include "io/slot_table.hpp"
+#include "io/stream.hpp"
+#include "io/tls_context.hpp"
+#include "mime/dsn.hpp"
+#include "proto/client_session.hpp"
+#include "relay/retry.hpp"
+
+namespace ringmail::relay {
+
+std::string Target::ip() const {
+    char buf[INET6_ADDRSTRLEN] = {};
+    if (addr.ss_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr, buf, sizeof buf);
+    else if (addr.ss_family == AF_INET6)
+        ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr, buf, sizeof buf);
+    return buf;
+}
+
+namespace {
+
+constexpr unsigned kBufCount = 64;
+constexpr unsigned kBufSize = 16 * 1024;   // replies are small
+constexpr std::uint64_t kReplyWaitMs = 300'000;       // RFC 5321 4.5.3.2: 5 minutes per reply
+constexpr std::uint64_t kEndOfDataWaitMs = 600'000;   // 4.5.3.2.6: 10 minutes after the final dot
+constexpr std::uint64_t kHandshakeMs = 60'000;
+constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
+
+Time now_s() { return static_cast<Time>(std::time(nullptr)); }
+
+// A message to one destination: the recipients of one message that go to the same place.
+struct Delivery {
+    MessageId id;
+    Priority priority = Priority::Medium;
+    Time created = 0;
+    std::string sender;
+    std::vector<std::string> rcpts;
+    std::vector<std::uint32_t> index;     // the recipients' numbers in the store
+    std::vector<std::uint32_t> attempts;  // tries before this one
+};
+
+struct Destination {
+    std::string key;  // lower-case domain, "[address literal]", or "" for the smarthost
+    std::array<std::deque<Delivery>, 3> waiting;  // by priority, oldest first
+    unsigned open = 0;                           // connections
+    Route route;
+    Time routed_until = 0;                       // route cached until then
+    std::size_t waiting_count() const noexcept { return waiting[0].size() + waiting[1].size() + waiting[2].size(); }
+};
+
+struct Link {
+    Link(io::SlotId name, io::Ring& ring, io::BufferRing& buffers, std::uint8_t handler)
+        : id(name), stream(ring, buffers, handler, name.pack()) {}
+    io::SlotId id;
+    io::Stream stream;
+    Destination* dest = nullptr;  // std::map nodes do not move
+    std::vector<Target> targets;
+    std::size_t target = 0;
+    std::unique_ptr<proto::ClientSession> session;
+    bool connected = false;
+    bool ready_once = false;   // reached Ready: no falling back to the next host after that
+    bool quitting = false;
+    bool closed = false;
+    unsigned sent = 0;
+    std::optional<Delivery> current;
+    std::string headers;       // the current message's header section, for a bounce
+    std::string in, out;
+    std::uint64_t deadline_ms = 0;
+    const Target& host() const { return targets[target]; }
+};
+
+// The header section of a message, for the bounce (which returns no body).
+std::string header_section(std::string_view m) {
+    const std::size_t end = m.find("\r\n\r\n");
+    return std::string(m.substr(0, end == std::string_view::npos ? m.size() : end + 2));
+}
+
+bool read_body(Store& store, MessageId id, std::string& out) {
+    Body body;
+    if (!store.open_body(id, body)) return false;
+    out.resize(body.size());
+    std::size_t got = 0;
+    while (got < out.size()) {
+        const ssize_t n = ::pread(body.fd(), out.data() + got, out.size() - got, static_cast<off_t>(got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        got += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+// host:port, [v6]:port.
+bool split_host_port(const std::string& s, std::string& host, std::string& port) {
+    const std::size_t colon = s.rfind(':');
+    if (colon == std::string::npos || colon == 0) return false;
+    host = s.substr(0, colon);
+    port = s.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return !host.empty() && !port.empty();
+}
+
+Route resolve_host(const std::string& host, const std::string& port) {
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_family = AF_UNSPEC;
+    addrinfo* list = nullptr;
+    Route r;
+    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
+    if (rc != 0) {
+        r.kind = Route::Kind::TempFail;
+        r.reason = host + ": " + ::gai_strerror(rc);
+        return r;
+    }
+    for (addrinfo* a = list; a; a = a->ai_next) {
+        Target t;
+        t.host = host;
+        std::memcpy(&t.addr, a->ai_addr, a->ai_addrlen);
+        t.len = a->ai_addrlen;
+        r.targets.push_back(t);
+    }
+    ::freeaddrinfo(list);
+    return r;
+}
+
+// An address literal (RFC 5321 4.1.3): [192.0.2.1] or [IPv6:2001:db8::1].
+std::optional<Target> literal_target(std::string_view key, std::uint16_t port) {
+    if (key.size() < 3 || key.front() != '[' || key.back() != ']') return std::nullopt;
+    std::string a(key.substr(1, key.size() - 2));
+    Target t;
+    t.host = std::string(key);
+    if (a.size() > 5 && (a.compare(0, 5, "IPv6:") == 0 || a.compare(0, 5, "ipv6:") == 0)) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
+        if (::inet_pton(AF_INET6, a.c_str() + 5, &s6->sin6_addr) != 1) return std::nullopt;
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        t.len = sizeof(sockaddr_in6);
+        return t;
+    }
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&t.addr);
+    if (::inet_pton(AF_INET, a.c_str(), &s4->sin_addr) != 1) return std::nullopt;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons(port);
+    t.len = sizeof(sockaddr_in);
+    return t;
+}
+
+}  // namespace
+
+struct Relay::Engine final : io::Handler {
+    Engine(const RelayConfig& c, std::unique_ptr<Store> s, std::string host, MxLookup lookup)
+        : cfg(c), store(std::move(s)), hostname(std::move(host)), mx(std::move(lookup)), ring(512),
+          id(ring.add(*this)), inbox(ring, 64), tick(ring, 1000, [this] { on_tick(); }),
+          rng(std::random_device{}()) {
+        buffers.emplace(ring.raw(), kBufCount, kBufSize, 0);
+        policy.base = cfg.retry_base;
+        policy.max = cfg.retry_max;
+        policy.max_attempts = cfg.max_attempts;
+        policy.max_age = cfg.max_age;
+        per_destination = cfg.connections_per_destination ? cfg.connections_per_destination : cfg.connections;
+        max_held = std::max<std::size_t>(100, std::size_t(cfg.connections) * cfg.messages_per_connection * 2);
+    }
+
+    void run();
+    void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
+
+    // Scheduling.
+    void poll();
+    void take(const ScheduleEntry& e);
+    std::string destination_of(const std::string& address) const;
+    bool ensure_route(Destination& d);
+    void start_links();
+    // Connections.
+    void open_link(Destination& d, std::vector<Target> targets, std::size_t target);
+    void on_stream(Link& l, io::StreamEvent ev, std::string_view bytes);
+    void begin_session(Link& l);
+    void drive(Link& l);
+    bool take_next(Link& l);
+    void finish_delivery(Link& l);
+    void link_failed(Link& l, const std::string& why);
+    void close_link(Link& l);
+    void reap();
+    void on_tick();
+    // Results.
+    void fail_waiting(Destination& d, Outcome o, const std::string& why, const std::string& status);
+    void decide(Delivery& d, std::size_t i, Outcome o, std::string reply, const std::string& remote,
+                std::vector<mime::DsnRecipient>& bounce, const std::string& status = {});
+    void done_with(Delivery& d, const std::vector<mime::DsnRecipient>& bounce, const std::string& headers);
+    void write_results();
+    void log_attempt(const Delivery& d, std::size_t i, std::string_view status, std::string_view reply,
+                     const std::string& remote);
+
+    RelayConfig cfg;
+    std::unique_ptr<Store> store;
+    std::string hostname;
+    MxLookup mx;
+    RetryPolicy policy;
+    unsigned per_destination = 5;
+    std::size_t max_held = 1000;
+
+    std::optional<io::BufferRing> buffers;  // before ring: unmapped after the ring's exit
+    io::Ring ring;
+    std::uint8_t id;
+    io::Mailbox<int> inbox;
+    io::Ticker tick;
+    io::SslCtxPtr tls;                      // client context by policy (MX hosts)
+    io::SslCtxPtr smarthost_tls;
+    std::atomic<bool> stopping{false};
+    std::atomic<bool> poked{false};
+
+    std::map<std::string, Destination> dests;
+    std::unordered_map<std::uint64_t, unsigned> inflight;  // message → its deliveries out
+    std::size_t held = 0;                                  // deliveries waiting or under way
+    io::SlotTable<Link> links;
+    unsigned open_links = 0;
+    bool poll_due = true;
+    std::vector<AttemptResult> results;
+    std::vector<NewMessage> bounces;
+    std::string log;
+    std::mt19937 rng;
+};
+
+Relay::Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname, MxLookup mx)
+    : engine_(std::make_unique<Engine>(config, std::move(store), std::move(hostname), std::move(mx))) {}
+
+Relay::~Relay() { stop(); }
+
+void Relay::start() {
+    thread_ = std::thread([e = engine_.get()] { e->run(); });
+}
+
+void Relay::poke() noexcept {
+    engine_->poked.store(true, std::memory_order_release);
+    engine_->inbox.wake();
+}
+
+void Relay::stop() {
+    if (!thread_.joinable()) return;
+    engine_->stopping.store(true, std::memory_order_release);
+    engine_->inbox.wake();
+    thread_.join();
+}
+
+void Relay::Engine::run() {
+    try {
+        ring.start();
+    } catch (const std::exception& e) {
+        log::note(std::string("relay: ") + e.what());
+        return;
+    }
+    try {
+        tls = io::make_client_tls_context(cfg.tls == RelayTls::Verify ? io::TlsPolicy::Verify
+                                                                      : io::TlsPolicy::Opportunistic);
+        // A smarthost's certificate is checked: it holds our password.
+        smarthost_tls = io::make_client_tls_context(io::TlsPolicy::Verify);
+    } catch (const std::exception& e) {
+        log::note(std::string("relay: TLS: ") + e.what() + "; delivering without TLS");
+    }
+    inbox.arm();
+    tick.arm();
+    for (;;) {
+        static constexpr __kernel_timespec kWait{1, 0};
+        if (ring.turn(&kWait) < 0) break;
+        inbox.drain([](int&&) {});
+        if (stopping.load(std::memory_order_acquire)) break;
+        if (poked.exchange(false, std::memory_order_acq_rel)) poll_due = true;
+        if (poll_due) poll();
+        start_links();
+        write_results();
+        reap();
+        buffers->publish();
+        log::flush(log);
+    }
+    // Deliveries under way stay queued in the store: the next run tries them again.
+    links.for_each([this](io::SlotId, Link& l) {
+        if (!l.closed) close_link(l);
+    });
+    for (int i = 0; i < 50; ++i) {  // let the closes complete (bounded)
+        bool busy = false;
+        links.for_each([&busy](io::SlotId, Link& l) { busy = busy || l.stream.ops() > 0; });
+        if (!busy) break;
+        static constexpr __kernel_timespec kShort{0, 20'000'000};
+        if (ring.turn(&kShort) < 0) break;
+    }
+    write_results();
+    log::flush(log);
+}
+
+// ---- scheduling ----
+
+void Relay::Engine::poll() {
+    poll_due = false;
+    if (held >= max_held) return;
+    const std::size_t room = max_held - held;
+    std::vector<ScheduleEntry> due;
+    const StoreResult r = store->schedule(now_s(), room + inflight.size(), due);
+    if (!r) {
+        log::Line("relay").str("error", r.detail).append_to(log);
+        return;
+    }
+    for (const ScheduleEntry& e : due) {
+        if (held >= max_held) break;
+        if (inflight.count(e.id.value)) continue;
+        take(e);
+    }
+    // A full page: more may be due; look again next turn rather than next second.
+    if (due.size() == room + inflight.size() && held < max_held) poll_due = true;
+}
+
+std::string Relay::Engine::destination_of(const std::string& address) const {
+    if (!cfg.smarthost.empty()) return "";
+    const std::size_t at = address.rfind('@');
+    if (at == std::string::npos) return "?";
+    const std::string domain = address.substr(at + 1);
+    if (!domain.empty() && domain.front() == '[') return domain;
+    return base::to_lower(domain);
+}
+
+void Relay::Engine::take(const ScheduleEntry& e) {
+    MessageInfo info;
+    if (!store->show(e.id, info)) return;
+    const Time now = now_s();
+    std::map<std::string, Delivery> groups;
+    for (std::size_t i = 0; i < info.recipients.size(); ++i) {
+        const RecipientInfo& r = info.recipients[i];
+        if (r.status != Status::Queued || (r.next_attempt && *r.next_attempt > now)) continue;
+        Delivery& d = groups[destination_of(r.address)];
+        d.rcpts.push_back(r.address);
+        d.index.push_back(static_cast<std::uint32_t>(i));
+        d.attempts.push_back(r.attempts);
+    }
+    for (auto& [key, d] : groups) {
+        d.id = info.id;
+        d.priority = info.priority;
+        d.created = info.created;
+        d.sender = info.sender;
+        Destination& dest = dests[key];
+        dest.key = key;
+        dest.waiting[static_cast<std::size_t>(d.priority)].push_back(std::move(d));
+        ++held;
+        ++inflight[info.id.value];
+    }
+}
+
+bool Relay::Engine::ensure_route(Destination& d) {
+    const Time now = now_s();
+    if (now < d.routed_until) return d.route.kind == Route::Kind::Ok;
+    Route r;
+    if (d.key.empty()) {  // the smarthost
+        std::string host, port;
+        if (!split_host_port(cfg.smarthost, host, port)) {
+            r.kind = Route::Kind::TempFail;
+            r.reason = "bad smarthost " + cfg.smarthost;
+        } else {
+            r = resolve_host(host, port);
+        }
+    } else if (d.key == "?") {
+        r.kind = Route::Kind::PermFail;
+        r.reason = "recipient address has no domain";
+        r.status = "5.1.3";
+    } else if (d.key.front() == '[') {
+        if (auto t = literal_target(d.key, cfg.mx_port)) {
+            r.targets.push_back(*t);
+        } else {
+            r.kind = Route::Kind::PermFail;
+            r.reason = "bad address literal " + d.key;
+            r.status = "5.1.2";
+        }
+    } else if (!mx) {
+        r.kind = Route::Kind::TempFail;
+        r.reason = "no DNS resolver configured for MX lookups";
+    } else {
+        r = mx(d.key, cfg.mx_port);
+    }
+    if (r.kind == Route::Kind::Ok && r.targets.empty()) {
+        r.kind = Route::Kind::TempFail;
+        r.reason = "no address for " + (d.key.empty() ? cfg.smarthost : d.key);
+    }
+    d.route = std::move(r);
+    d.routed_until = now + kRouteCacheSeconds;
+    if (d.route.kind == Route::Kind::Ok) return true;
+    fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
+                 d.route.status);
+    return false;
+}
+
+void Relay::Engine::start_links() {
+    for (auto& [key, d] : dests) {
+        // One more connection while more deliveries wait than connections are open.
+        while (d.waiting_count() > d.open && d.open < per_destination && open_links < cfg.connections) {
+            if (!ensure_route(d)) break;
+            open_link(d, d.route.targets, 0);
+        }
+    }
+}
+
+// ---- connections ----
+
+void Relay::Engine::open_link(Destination& d, std::vector<Target> targets, std::size_t target) {
+    Link& l = *links.emplace_named(ring, *buffers, id).second;
+    l.dest = &d;
+    l.targets = std::move(targets);
+    l.target = target;
+    ++d.open;
+    ++open_links;
+    const Target& t = l.host();
+    if (!l.stream.connect(reinterpret_cast<const sockaddr*>(&t.addr), t.len, std::uint64_t(cfg.connect_timeout) * 1000)) {
+        link_failed(l, std::string("cannot connect: ") + std::strerror(l.stream.error()));
+        return;
+    }
+    l.deadline_ms = ring.now_ms() + std::uint64_t(cfg.connect_timeout) * 1000 + 1000;
+}
+
+void Relay::Engine::on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept {
+    Link* l = links.find(io::SlotId::unpack(io::Stream::name_of(payload)));
+    if (!l) {
+        if (cqe.res > 0 && (cqe.flags & IORING_CQE_F_BUFFER)) buffers->recycle(io::BufferRing::id(cqe.flags));
+        return;
+    }
+    auto emit = [this, l](io::StreamEvent ev, std::string_view bytes) noexcept {
+        try {
+            on_stream(*l, ev, bytes);
+        } catch (const std::exception& e) {  // out of memory: give the connection up
+            if (!l->closed) link_failed(*l, e.what());
+        }
+    };
+    l->stream.on_completion(cqe, payload, emit);
+}
+
+void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view bytes) {
+    if (l.closed) return;
+    switch (ev) {
+    case io::StreamEvent::Connected: {
+        l.connected = true;
+        const bool smtps = l.dest->key.empty() && cfg.smarthost_tls == SmarthostTls::Smtps;
+        if (!smtps) return begin_session(l);
+        std::string none;
+        if (!smarthost_tls || !l.stream.start_tls(smarthost_tls.get(), io::TlsStream::Side::Client,
+                                                  ring.now_ms() + kHandshakeMs, none, l.host().host, true))
+            return link_failed(l, "cannot start TLS");
+        l.stream.send(none);
+        l.deadline_ms = ring.now_ms() + kHandshakeMs;
+        return;
+    }
+    case io::StreamEvent::TlsReady:
+        if (!l.session) return begin_session(l);  // implicit TLS: the session starts on it
+        l.session->tls_started();
+        return drive(l);
+    case io::StreamEvent::TlsFailed: {
+        const std::string why = l.stream.tls() ? l.stream.tls()->failure() : "handshake failed";
+        return link_failed(l, "TLS with " + l.host().host + " failed: " + why);
+    }
+    case io::StreamEvent::Data:
+        l.in.append(bytes);
+        return drive(l);
+    case io::StreamEvent::Writable:
+        if (!l.out.empty()) l.stream.send(l.out);
+        return;
+    case io::StreamEvent::PeerClosed:
+    case io::StreamEvent::Failed:
+        if (!l.connected) {
+            const int err = l.stream.error();
+            return link_failed(l, std::string("cannot connect: ") + (err ? std::strerror(err) : "closed"));
+        }
+        if (!l.session) return link_failed(l, "connection closed during the TLS handshake");
+        l.session->connection_closed();
+        return drive(l);
+    }
+}
+
+void Relay::Engine::begin_session(Link& l) {
+    proto::ClientOptions o;
+    o.ehlo_name = hostname;
+    if (l.dest->key.empty()) {  // the smarthost: TLS as configured, a login when set
+        o.starttls = cfg.smarthost_tls == SmarthostTls::StartTls;
+        o.tls_active = cfg.smarthost_tls == SmarthostTls::Smtps;
+        o.user = cfg.smarthost_user;
+        o.password = cfg.smarthost_password;
+    } else {
+        o.starttls = cfg.tls == RelayTls::Verify;
+        o.starttls_if_offered = cfg.tls == RelayTls::Opportunistic && tls;
+    }
+    l.session = std::make_unique<proto::ClientSession>(std::move(o));
+    l.deadline_ms = ring.now_ms() + kReplyWaitMs;
+    drive(l);
+}
+
+void Relay::Engine::drive(Link& l) {
+    using proto::ClientState;
+    // Bounded: every pass feeds input, sends, or returns to wait for the ring.
+    for (int guard = 0; guard < 10000 && !l.closed; ++guard) {
+        proto::ClientSession& s = *l.session;
+        if (!s.output().empty()) {
+            l.out += s.output();
+            s.output().clear();
+        }
+        if (!l.out.empty() && !l.stream.send(l.out)) return link_failed(l, "TLS write failed");
+        switch (s.state()) {
+        case ClientState::NeedTls: {
+            l.in.clear();  // RFC 3207 4.2: nothing read before the handshake is a reply
+            const bool smarthost = l.dest->key.empty();
+            SSL_CTX* ctx = smarthost ? smarthost_tls.get() : tls.get();
+            const bool verify = smarthost || cfg.tls == RelayTls::Verify;
+            if (!ctx || !l.stream.start_tls(ctx, io::TlsStream::Side::Client, ring.now_ms() + kHandshakeMs, l.out,
+                                            l.host().host, verify))
+                return link_failed(l, "cannot start TLS");
+            l.stream.send(l.out);
+            l.deadline_ms = ring.now_ms() + kHandshakeMs;
+            return;
+        }
+        case ClientState::Ready:
+            l.ready_once = true;
+            if (!l.in.empty()) break;  // the server spoke out of turn: feed() fails the session
+            if (l.current) finish_delivery(l);
+            if (!l.quitting && !stopping && l.sent < cfg.messages_per_connection && take_next(l)) continue;
+            if (!l.quitting) {
+                l.quitting = true;
+                s.quit();
+                continue;
+            }
+            return;
+        case ClientState::Closed:
+            close_link(l);
+            return;
+        case ClientState::Failed: {
+            std::string why(proto::describe(s.error()));
+            if (s.last_reply().code != 0) why += ": " + s.last_reply().to_string();
+            return link_failed(l, why);
+        }
+        case ClientState::Busy:
+            break;
+        }
+        if (l.in.empty()) {
+            l.deadline_ms = ring.now_ms() + (l.current ? kEndOfDataWaitMs : kReplyWaitMs);
+            return;
+        }
+        const std::size_t used = s.feed(l.in);
+        l.in.erase(0, used);
+        if (used == 0 && s.state() == ClientState::Busy) return;  // a partial line: wait for more
+    }
+}
+
+// The next delivery for this connection's destination, highest priority first.
+bool Relay::Engine::take_next(Link& l) {
+    Destination& d = *l.dest;
+    for (auto& q : d.waiting) {
+        while (!q.empty()) {
+            Delivery del = std::move(q.front());
+            q.pop_front();
+            std::string body;
+            std::vector<mime::DsnRecipient> bounce;
+            if (!read_body(*store, del.id, body)) {
+                // Removed meanwhile (`ringmail queue remove`), or its file is gone: nothing to send.
+                for (std::size_t i = 0; i < del.rcpts.size(); ++i)
+                    decide(del, i, Outcome::TempFail, "queue file unreadable", "", bounce);
+                done_with(del, bounce, {});
+                continue;
+            }
+            const proto::ClientError e = l.session->send_mail(del.sender, del.rcpts, body);
+            if (e != proto::ClientError::None) {
+                for (std::size_t i = 0; i < del.rcpts.size(); ++i)
+                    decide(del, i, Outcome::PermFail, std::string(proto::describe(e)), "", bounce, "5.1.3");
+                done_with(del, bounce, header_section(body));
+                continue;
+            }
+            l.headers = header_section(body);
+            l.current = std::move(del);
+            ++l.sent;
+            return true;
+        }
+    }
+    return false;
+}
+
+// The session is Ready again after a message: each recipient's outcome from its replies.
+void Relay::Engine::finish_delivery(Link& l) {
+    Delivery& d = *l.current;
+    const proto::MailResult& r = l.session->result();
+    const std::string remote = l.host().host + " [" + l.host().ip() + "]";
+    std::vector<mime::DsnRecipient> bounce;
+    for (std::size_t i = 0; i < d.rcpts.size(); ++i) {
+        const proto::ServerReply* reply = &r.data;
+        if (!r.mail.positive()) reply = &r.mail;
+        else if (i < r.rcpt.size() && r.rcpt[i].code != 0 && !r.rcpt[i].positive()) reply = &r.rcpt[i];
+        const unsigned code = reply->code;
+        const Outcome o = code >= 200 && code < 300 ? Outcome::Sent : code >= 500 ? Outcome::PermFail : Outcome::TempFail;
+        decide(d, i, o, code ? reply->to_string() : "no reply from the server", remote, bounce);
+    }
+    done_with(d, bounce, l.headers);
+    l.current.reset();
+    l.headers.clear();
+}
+
+// Before the first message: the next host of the route, if any (RFC 5321 5.1: try the MX
+// hosts in order). Else every delivery out on it and (when no other connection serves the
+// destination) every one waiting fails for now.
+void Relay::Engine::link_failed(Link& l, const std::string& why) {
+    if (l.closed) return;
+    Destination& d = *l.dest;
+    const std::string remote = l.targets.empty() ? "" : l.host().host + " [" + l.host().ip() + "]";
+    log::Line("relay").str("event", "connection failed").str("destination", d.key.empty() ? cfg.smarthost : d.key)
+        .str("host", remote).str("reason", why).append_to(log);
+    if (l.current) {
+        std::vector<mime::DsnRecipient> bounce;
+        Delivery& del = *l.current;
+        const proto::MailResult& r = l.session->result();
+        for (std::size_t i = 0; i < del.rcpts.size(); ++i) {
+            // A refusal that did come stands; the rest failed with the connection.
+            if (i < r.rcpt.size() && r.rcpt[i].code >= 500)
+                decide(del, i, Outcome::PermFail, r.rcpt[i].to_string(), remote, bounce);
+            else
+                decide(del, i, Outcome::TempFail, why, remote, bounce);
+        }
+        done_with(del, bounce, l.headers);
+        l.current.reset();
+    }
+    const bool fallback = !l.ready_once && l.target + 1 < l.targets.size() && !stopping;
+    std::vector<Target> targets = fallback ? l.targets : std::vector<Target>{};
+    const std::size_t next = l.target + 1;
+    const bool reached = l.ready_once;
+    close_link(l);
+    if (fallback) return open_link(d, std::move(targets), next);
+    if (!reached && d.open == 0) {
+        fail_waiting(d, Outcome::TempFail, why, "");
+        d.routed_until = 0;  // look the route up again next time
+    }
+}
+
+void Relay::Engine::close_link(Link& l) {
+    if (l.closed) return;
+    l.closed = true;
+    l.stream.close();
+    --l.dest->open;
+    --open_links;
+}
+
+// Closed connections are freed once no request names them any more (once per turn: a
+// connection is never freed under a completion that is using it).
+void Relay::Engine::reap() {
+    links.for_each([this](io::SlotId sid, Link& l) {
+        if (l.closed && l.stream.ops() == 0) links.erase(sid);
+    });
+}
+
+void Relay::Engine::on_tick() {
+    poll_due = true;
+    const std::uint64_t now = ring.now_ms();
+    std::vector<Link*> late;
+    links.for_each([&](io::SlotId, Link& l) {
+        if (!l.closed && l.deadline_ms != 0 && now >= l.deadline_ms) late.push_back(&l);
+    });
+    for (Link* l : late)
+        link_failed(*l, "timed out waiting for " + (l->targets.empty() ? std::string("the server") : l->host().host));
+}
+
+// ---- results ----
+
+void Relay::Engine::fail_waiting(Destination& d, Outcome o, const std::string& why, const std::string& status) {
+    for (auto& q : d.waiting) {
+        while (!q.empty()) {
+            Delivery del = std::move(q.front());
+            q.pop_front();
+            std::vector<mime::DsnRecipient> bounce;
+            for (std::size_t i = 0; i < del.rcpts.size(); ++i) decide(del, i, o, why, "", bounce, status);
+            std::string headers;
+            if (!bounce.empty()) {
+                std::string body;
+                if (read_body(*store, del.id, body)) headers = header_section(body);
+            }
+            done_with(del, bounce, headers);
+        }
+    }
+}
+
+void Relay::Engine::decide(Delivery& d, std::size_t i, Outcome o, std::string reply, const std::string& remote,
+                           std::vector<mime::DsnRecipient>& bounce, const std::string& status) {
+    const Time now = now_s();
+    AttemptResult a;
+    a.id = d.id;
+    a.recipient = d.index[i];
+    a.outcome = o;
+    const std::uint32_t attempts = d.attempts[i] + 1;
+    if (o == Outcome::TempFail) {
+        if (give_up(policy, attempts, d.created, now)) {
+            a.outcome = Outcome::PermFail;
+            reply = "gave up after " + std::to_string(attempts) + " attempts: " + reply;
+        } else {
+            a.next_attempt = next_try(policy, attempts, now, static_cast<std::uint32_t>(rng()));
+        }
+    }
+    a.reply = reply;
+    log_attempt(d, i, a.outcome == Outcome::Sent ? "sent" : a.outcome == Outcome::TempFail ? "deferred" : "bounced",
+                reply, remote);
+    if (a.outcome == Outcome::PermFail && !d.sender.empty()) {  // never a bounce for a bounce
+        mime::DsnRecipient r;
+        r.address = d.rcpts[i];
+        const bool from_server = !remote.empty() && reply.size() > 3 && reply[0] >= '2' && reply[0] <= '5';
+        (from_server ? r.reply : r.reason) = reply;
+        r.remote_mta = from_server ? remote.substr(0, remote.find(' ')) : "";
+        r.status = status;
+        bounce.push_back(std::move(r));
+    }
+    results.push_back(std::move(a));
+}
+
+// One delivery is over: its bounce (if any) is queued, and the message leaves the set of
+// those in flight once all its deliveries are done.
+void Relay::Engine::done_with(Delivery& d, const std::vector<mime::DsnRecipient>& bounce, const std::string& headers) {
+    if (!bounce.empty()) {
+        mime::DsnInput in;
+        in.reporting_mta = hostname;
+        in.to = d.sender;
+        in.arrival_date = base::rfc5322_date(d.created);
+        in.recipients = bounce;
+        in.original = headers;
+        in.date = base::rfc5322_date(now_s());
+        in.message_id = d.id.text() + ".bounce." + std::to_string(rng()) + "@" + hostname;
+        in.boundary_seed = std::to_string(rng()) + std::to_string(rng());
+        NewMessage m;
+        m.sender = "";  // the null sender: a bounce is never bounced (RFC 5321 4.5.5)
+        m.recipients = {d.sender};
+        m.priority = Priority::Medium;
+        m.body = mime::compose_dsn(in);
+        bounces.push_back(std::move(m));
+    }
+    --held;
+    auto it = inflight.find(d.id.value);
+    if (it != inflight.end() && --it->second == 0) inflight.erase(it);
+}
+
+void Relay::Engine::write_results() {
+    if (!results.empty()) {
+        const StoreResult r = store->record(results);
+        if (!r) log::Line("relay").str("error", "recording results: " + r.detail).append_to(log);
+        results.clear();
+    }
+    if (!bounces.empty()) {
+        std::vector<MessageId> ids;
+        const StoreResult r = store->enqueue(bounces, now_s(), ids);
+        if (!r) log::Line("relay").str("error", "queueing bounces: " + r.detail).append_to(log);
+        for (std::size_t i = 0; i < ids.size(); ++i)
+            log::Line("bounce").str("id", ids[i].text()).str("to", bounces[i].recipients.front()).append_to(log);
+        bounces.clear();
+        poll_due = true;
+    }
+}
+
+void Relay::Engine::log_attempt(const Delivery& d, std::size_t i, std::string_view status, std::string_view reply,
+                                const std::string& remote) {
+    log::Line("delivery")
+        .str("id", d.id.text())
+        .str("to", d.rcpts[i])
+        .str("host", remote.empty() ? "none" : remote)
+        .num("delay", static_cast<std::uint64_t>(std::max<Time>(0, now_s() - d.created)))
+        .num("attempt", d.attempts[i] + 1)
+        .str("status", status)
+        .str("reply", reply)
+        .append_to(log);
+}
+
+}  // namespace ringmail::relay

@@ -1,0 +1,74 @@
+// relay/relay.hpp — the delivery engine: one thread with its own io::Ring (built like the
+// server's reactors) that takes due messages from the store, routes each recipient (the
+// smarthost, an address literal, or the domain's MX hosts), and delivers them over
+// outbound connections (io::Stream + proto::ClientSession): at most `connections` open at
+// once and `connections_per_destination` per destination, up to `messages_per_connection`
+// per connection (the session sends RSET between messages as needed), highest priority
+// first, then oldest. Results go back to the store in one transaction per turn; 4xx and
+// connection failures are retried with backoff (relay/retry.hpp), 5xx and exhausted retries
+// fail and queue a bounce (RFC 3464) to the sender, never for a bounce.
+//
+// The schedule lives in the store (its due index); the engine holds only the deliveries it
+// is about to make (bounded), so a million queued messages cost no memory here.
+#pragma once
+#include <sys/socket.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "relay/store.hpp"
+
+namespace ringmail::relay {
+
+// One address to connect to, with the host name it belongs to (for SNI, the log and the
+// certificate check).
+struct Target {
+    std::string host;
+    sockaddr_storage addr{};
+    socklen_t len = 0;
+    std::string ip() const;  // the address as text
+};
+
+// Where a destination's mail goes, or why it cannot go.
+struct Route {
+    enum class Kind : std::uint8_t { Ok, TempFail, PermFail } kind = Kind::Ok;
+    std::vector<Target> targets;  // in the order to try (MX preference)
+    std::string reason;           // for failures: the log, last_reply and the bounce
+    std::string status;           // RFC 3463 code for a failure ("5.1.10": null MX)
+};
+
+// Looks up a domain's MX hosts and their addresses (port `port`). Runs on the relay's
+// thread and may block for a DNS round trip.
+using MxLookup = std::function<Route(const std::string& domain, std::uint16_t port)>;
+
+class Relay {
+public:
+    // `store` is used by the relay's thread only. `hostname`: our EHLO name and the
+    // bounce's Reporting-MTA. `mx`: null until DNS is configured (then only the smarthost
+    // and address literals route).
+    Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname, MxLookup mx);
+    ~Relay();
+    Relay(const Relay&) = delete;
+    Relay& operator=(const Relay&) = delete;
+
+    void start();  // starts the thread
+    // From any thread: messages were queued; look at the store now, not at the next tick.
+    void poke() noexcept;
+    // Closes the connections (deliveries under way stay queued and are retried by the next
+    // run) and joins the thread.
+    void stop();
+
+    struct Engine;  // relay/relay.cpp
+
+private:
+    std::unique_ptr<Engine> engine_;
+    std::thread thread_;
+};
+
+}  // namespace ringmail::relay
