@@ -203,6 +203,7 @@ const Key relay_keys[] = {
                                                            {"starttls", SmarthostTls::StartTls},
                                                            {"smtps", SmarthostTls::Smtps}});
      }},
+    {"ca_file", [](Config& c, const std::string&, const std::string& v) { c.relay.ca_file = v; }},
     {"smarthost_user", [](Config& c, const std::string&, const std::string& v) { c.relay.smarthost_user = v; }},
     {"smarthost_password", [](Config& c, const std::string&, const std::string& v) { c.relay.smarthost_password = v; }},
     {"connections", [](Config& c, const std::string& k, const std::string& v) {
@@ -374,6 +375,9 @@ tls = opportunistic
 ;smarthost_tls = starttls
 ;smarthost_user = user
 ;smarthost_password = secret
+; Certificates of the smarthost (and, with tls = verify, of MX hosts) are checked against
+; the system's CAs, or these.
+;ca_file = /etc/ssl/certs/ca-certificates.crt
 ; Connections open at once (and per destination; 0: the same), messages per connection.
 connections = 5
 connections_per_destination = 0

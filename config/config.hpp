@@ -29,6 +29,7 @@ struct RelayConfig {
     std::string smarthost;                             // host:port; empty: deliver to MX hosts
     SmarthostTls smarthost_tls = SmarthostTls::None;
     std::string smarthost_user, smarthost_password;
+    std::string ca_file;                               // PEM CAs to trust instead of the system's
     unsigned connections = 5;                          // open at once, all destinations
     unsigned connections_per_destination = 0;          // 0: as `connections`
     unsigned messages_per_connection = 100;

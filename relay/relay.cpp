@@ -274,10 +274,10 @@ void Relay::Engine::run() {
         return;
     }
     try {
-        tls = io::make_client_tls_context(cfg.tls == RelayTls::Verify ? io::TlsPolicy::Verify
-                                                                      : io::TlsPolicy::Opportunistic);
-        // A smarthost's certificate is checked: it holds our password.
-        smarthost_tls = io::make_client_tls_context(io::TlsPolicy::Verify);
+        tls = io::make_client_tls_context(
+            cfg.tls == RelayTls::Verify ? io::TlsPolicy::Verify : io::TlsPolicy::Opportunistic, cfg.ca_file);
+        // A smarthost's certificate is checked: it gets our password.
+        smarthost_tls = io::make_client_tls_context(io::TlsPolicy::Verify, cfg.ca_file);
     } catch (const std::exception& e) {
         log::note(std::string("relay: TLS: ") + e.what() + "; delivering without TLS");
     }
@@ -478,8 +478,8 @@ void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view byte
     case io::StreamEvent::Data:
         l.in.append(bytes);
         return drive(l);
-    case io::StreamEvent::Writable:
-        if (!l.out.empty()) l.stream.send(l.out);
+    case io::StreamEvent::Writable:  // also TLS records of its own (a handshake's last flight)
+        if (!l.stream.send(l.out)) link_failed(l, "TLS write failed");
         return;
     case io::StreamEvent::PeerClosed:
     case io::StreamEvent::Failed:
@@ -519,7 +519,7 @@ void Relay::Engine::drive(Link& l) {
             l.out += s.output();
             s.output().clear();
         }
-        if (!l.out.empty() && !l.stream.send(l.out)) return link_failed(l, "TLS write failed");
+        if (!l.stream.send(l.out)) return link_failed(l, "TLS write failed");
         switch (s.state()) {
         case ClientState::NeedTls: {
             l.in.clear();  // RFC 3207 4.2: nothing read before the handshake is a reply

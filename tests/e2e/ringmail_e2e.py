@@ -152,9 +152,16 @@ class Server:
 
 
 def write_config(path, config):
+    """Keys with plain values first; a dict value is a section: {"relay": {...}} → [relay]."""
     with open(path, "w") as f:
         for k, v in config.items():
-            f.write("%s = %s\n" % (k, v))
+            if not isinstance(v, dict):
+                f.write("%s = %s\n" % (k, v))
+        for name, section in config.items():
+            if isinstance(section, dict):
+                f.write("[%s]\n" % name)
+                for k, v in section.items():
+                    f.write("%s = %s\n" % (k, v))
 
 
 class ServerTestCase(unittest.TestCase):

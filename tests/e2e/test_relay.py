@@ -1,0 +1,280 @@
+"""The relay (issue 14): `handler = queue` accepts into the durable queue and the same
+process delivers, here to a fault-injecting aiosmtpd receiver on 127.0.0.2 (recipients are
+address literals, user@[127.0.0.2], so no DNS is involved), or through a smarthost (ringmail
+itself with a passwd file, over STARTTLS and implicit TLS). Checks per-recipient results,
+retries, bounces (read by flufl.bounce), relay access and the command line's view."""
+import json
+import os
+import re
+import shutil
+import smtplib
+import socket
+import subprocess
+import threading
+import unittest
+
+import ringmail_e2e as e2e
+from ringmail_e2e import make_message
+
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: python3-aiosmtpd and python3-flufl.bounce
+HERE = os.path.dirname(os.path.abspath(__file__))
+WAIT = 60  # seconds: bound on waiting for a delivery (retries come after 1 s here)
+
+
+def free_port(host):
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def system_python_has(module):
+    return os.access(SYSTEM_PYTHON, os.X_OK) and subprocess.run(
+        [SYSTEM_PYTHON, "-c", "import " + module], capture_output=True, timeout=60).returncode == 0
+
+
+class Receiver:
+    """relay_receiver.py on HOST, storing into `out`."""
+
+    def __init__(self, test, host="127.0.0.2"):
+        self.out = os.path.join(test.tmp, "received-%s" % host)
+        os.mkdir(self.out)
+        self.port = free_port(host)
+        self.proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "relay_receiver.py"), host, str(self.port),
+                                      self.out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        test.addCleanup(self.stop)
+        line = {}
+        t = threading.Thread(target=lambda: line.setdefault("l", self.proc.stdout.readline()), daemon=True)
+        t.start()
+        t.join(e2e.START_TIMEOUT)
+        if not line.get("l", b"").startswith(b"PORT "):
+            test.fail("the receiver did not start")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (subprocess.TimeoutExpired, OSError):
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+    def messages(self):
+        names = sorted(f for f in os.listdir(self.out) if f.endswith(".eml"))
+        out = []
+        for f in names:
+            with open(os.path.join(self.out, f), "rb") as fh:
+                out.append(fh.read())
+        return out
+
+    def wait_for(self, n):
+        e2e.poll(lambda: len(self.messages()) >= n, WAIT, 0.1)
+        return self.messages()
+
+
+class RelayTestCase(e2e.ServerTestCase):
+    def setUp(self):
+        super().setUp()
+        if not system_python_has("aiosmtpd"):
+            self.skipTest("python3-aiosmtpd not installed for " + SYSTEM_PYTHON)
+
+    def relay(self, relay_keys=None, **server_keys):
+        keys = {"queue_dir": os.path.join(self.tmp, "queue"), "retry_base": "1s", "retry_max": "2s"}
+        keys.update(relay_keys or {})
+        cfg = {"port": 0}
+        cfg.update(server_keys)
+        cfg["relay"] = keys
+        s = self.server(handler="queue", config=cfg)
+        self.config = s.config_path
+        return s
+
+    def queue(self, *args):
+        return subprocess.run([e2e.binary(), "queue"] + list(args) + ["--config", self.config],
+                              capture_output=True, timeout=60, cwd=self.tmp)
+
+    def status(self, qid):
+        return self.queue("status", qid).stdout.decode().strip()
+
+    def wait_status(self, qid, want):
+        return e2e.poll(lambda: self.status(qid) == want, WAIT, 0.1)
+
+    def send(self, port, sender, rcpts, msgid="<relay@example.org>", lines=(b"relayed",)):
+        with smtplib.SMTP("127.0.0.1", port, timeout=e2e.IO_TIMEOUT) as c:
+            c.ehlo("client.example")
+            code, text = c.mail(sender)
+            self.assertEqual(code, 250, text)
+            for r in rcpts:
+                code, text = c.rcpt(r)
+                self.assertEqual(code, 250, text)
+            code, text = c.data(make_message(msgid, list(lines)))
+            self.assertEqual(code, 250, text)
+            m = re.search(rb"queued as ([0-9a-f]{16})", text)
+            self.assertTrue(m, text)
+            return m.group(1).decode()
+
+
+class Relay(RelayTestCase):
+    def test_delivers_and_reports_sent(self):
+        rx = Receiver(self)
+        s = self.relay({"mx_port": rx.port})
+        qid = self.send(s.port, "sender@example.org", ["r1@[127.0.0.2]", "r2@[127.0.0.2]"])
+        [m] = rx.wait_for(1)
+        self.assertTrue(m.startswith(b"X-Envelope: sender@example.org r1@[127.0.0.2],r2@[127.0.0.2]\n"), m[:100])
+        self.assertIn(b"\nReceived: from client.example", m)  # our trace field, at the top
+        self.assertIn(b"Message-ID: <relay@example.org>", m)
+        self.assertTrue(self.wait_status(qid, "sent"), self.status(qid))
+        show = json.loads(self.queue("show", qid, "--json").stdout)
+        self.assertEqual([r["status"] for r in show["recipients"]], ["sent", "sent"])
+        self.assertEqual([r["attempts"] for r in show["recipients"]], [1, 1])
+        self.assertIn("250", show["recipients"][0]["last_reply"])
+        self.assertRegex(s.stderr(), r"delivery id=%s to=r1@\[127\.0\.0\.2\] .*status=sent" % qid)
+        self.assert_stopped_cleanly(s)
+
+    def test_refused_recipient_bounces_to_the_sender_and_a_bounce_never_bounces(self):
+        if not system_python_has("flufl.bounce"):
+            self.skipTest("python3-flufl.bounce not installed")
+        rx = Receiver(self)
+        # Everything goes to the receiver (as a smarthost), so the bounce comes back there.
+        s = self.relay({"smarthost": "127.0.0.2:%d" % rx.port})
+        qid = self.send(s.port, "owner@example.org", ["ok@example.com", "bad-one@example.com"])
+        msgs = rx.wait_for(2)
+        self.assertEqual(len(msgs), 2, (msgs, s.stderr()))
+        bounce = next(m for m in msgs if m.startswith(b"X-Envelope: <> owner@example.org\n"))  # MAIL FROM:<>
+        path = os.path.join(self.tmp, "bounce.eml")
+        with open(path, "wb") as f:
+            f.write(bounce.split(b"\n", 1)[1])
+        found = subprocess.run([SYSTEM_PYTHON, "-c",
+                                "import email,sys\nfrom flufl.bounce import scan_message\n"
+                                "print(sorted(a.decode() for a in scan_message(email.message_from_binary_file("
+                                "open(sys.argv[1],'rb')))))", path], capture_output=True, timeout=60)
+        self.assertEqual(found.stdout.decode().strip(), "['bad-one@example.com']", found.stderr)
+        self.assertIn(b"Status: 5.1.1", bounce)
+        self.assertIn(b"Subject: test", bounce)  # the original's header section comes back
+        self.assertTrue(self.wait_status(qid, "error"))  # none pending, one failed
+        # A message from a sender the receiver refuses: its bounce is refused too, and
+        # that failure makes no further bounce.
+        self.send(s.port, "bad-sender@example.org", ["bad-two@example.com"], "<second@example.org>")
+        self.assertTrue(e2e.poll(lambda: "to=bad-sender@example.org" in s.stderr(), WAIT, 0.1))
+        self.assert_stopped_cleanly(s)
+        self.assertEqual(s.stderr().count("ringmail: bounce "), 2, s.stderr())
+        self.assertIn("to=bad-sender@example.org host=", s.stderr())
+
+    def test_temporary_failures_are_retried(self):
+        rx = Receiver(self)
+        s = self.relay({"mx_port": rx.port})
+        qid = self.send(s.port, "sender@example.org", ["tempfirst@[127.0.0.2]"])
+        [m] = rx.wait_for(1)
+        self.assertTrue(m.startswith(b"X-Envelope: sender@example.org tempfirst@[127.0.0.2]\n"))
+        self.assertTrue(self.wait_status(qid, "sent"))
+        show = json.loads(self.queue("show", qid, "--json").stdout)
+        self.assertEqual(show["recipients"][0]["attempts"], 2)
+        self.assertIn("status=deferred", s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def test_connection_dropped_mid_data_is_retried(self):
+        rx = Receiver(self)
+        s = self.relay({"mx_port": rx.port})
+        qid = self.send(s.port, "sender@example.org", ["drop@[127.0.0.2]"])
+        [m] = rx.wait_for(1)
+        self.assertIn(b"drop@[127.0.0.2]", m.split(b"\n", 1)[0])
+        self.assertTrue(self.wait_status(qid, "sent"))
+        self.assert_stopped_cleanly(s)
+
+    def test_no_server_there_is_retried_then_bounced_at_max_attempts(self):
+        rx = Receiver(self)  # the bounce goes here; the recipient's host has nothing listening
+        s = self.relay({"mx_port": rx.port, "max_attempts": 2})
+        qid = self.send(s.port, "owner@[127.0.0.2]", ["nobody@[127.0.0.3]"])
+        self.assertTrue(self.wait_status(qid, "error"))
+        show = json.loads(self.queue("show", qid, "--json").stdout)
+        self.assertEqual(show["recipients"][0]["attempts"], 2)
+        self.assertIn("gave up after 2 attempts", show["recipients"][0]["last_reply"])
+        [bounce] = rx.wait_for(1)
+        self.assertIn(b"Final-Recipient: rfc822; nobody@[127.0.0.3]", bounce)
+        self.assert_stopped_cleanly(s)
+
+    def test_relay_access(self):
+        rx = Receiver(self)
+        s = self.relay({"mx_port": rx.port, "relay_networks": "10.0.0.0/8", "relay_domains": "example.com"})
+        with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+            c.ehlo("client.example")
+            c.mail("a@example.org")
+            code, text = c.rcpt("r@[127.0.0.2]")
+            self.assertEqual((code, text[:5]), (554, b"5.7.1"))
+            self.assertEqual(c.rcpt("someone@EXAMPLE.com")[0], 250)
+        self.assert_stopped_cleanly(s)
+
+    def test_messages_added_on_the_command_line_are_delivered(self):
+        rx = Receiver(self)
+        s = self.relay({"mx_port": rx.port})
+        body = os.path.join(self.tmp, "m.eml")
+        with open(body, "wb") as f:
+            f.write(make_message("<cli@example.org>", [b"from the command line"]))
+        r = self.queue("add", "--from", "cli@example.org", "--to", "r@[127.0.0.2]", "--priority", "high", body)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        qid = r.stdout.decode().strip()
+        [m] = rx.wait_for(1)
+        self.assertIn(b"<cli@example.org>", m)
+        self.assertTrue(self.wait_status(qid, "sent"))
+        self.assert_stopped_cleanly(s)
+
+
+def make_cert(directory, cn="localhost"):
+    crt, key = os.path.join(directory, "sh.crt"), os.path.join(directory, "sh.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+                    "-addext", "subjectAltName=DNS:" + cn, "-days", "1", "-keyout", key, "-out", crt],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    return crt, key
+
+
+class Smarthost(RelayTestCase):
+    def smarthost(self):
+        """ringmail with a passwd file, STARTTLS on its port and implicit TLS on another."""
+        if not shutil.which("openssl"):
+            self.skipTest("openssl not installed")
+        d = os.path.join(self.tmp, "smarthost")
+        os.mkdir(d)
+        crt, key = make_cert(d)
+        users = os.path.join(d, "users.txt")
+        hashed = subprocess.run(["openssl", "passwd", "-6", "secret"], check=True, capture_output=True,
+                                timeout=60).stdout.decode().strip()
+        with open(users, "w") as f:
+            f.write("relayuser:" + hashed + "\n")
+        sh = e2e.Server(d, config={"port": 0, "tls_port": "auto", "tls_crt": crt, "tls_key": key,
+                                   "auth_users": users})
+        self.addCleanup(sh.kill)
+        sh.start()
+        return sh, crt
+
+    def through(self, tls, port_of):
+        sh, crt = self.smarthost()
+        s = self.relay({"smarthost": "localhost:%d" % port_of(sh), "smarthost_tls": tls,
+                        "smarthost_user": "relayuser", "smarthost_password": "secret", "ca_file": crt})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"], "<sh-%s@example.org>" % tls)
+        self.assertTrue(e2e.poll(lambda: e2e.count_files(sh.maildir) == 1, WAIT, 0.1), s.stderr())
+        self.assertTrue(self.wait_status(qid, "sent"))
+        [path] = [os.path.join(sh.maildir, "new", f) for f in os.listdir(os.path.join(sh.maildir, "new"))]
+        with open(path, "rb") as f:
+            stored = f.read()
+        self.assertIn(b"<sh-%s@example.org>" % tls.encode(), stored)
+        self.assertIn(b"with ESMTPSA", stored)  # TLS and a login, as the smarthost saw it
+        self.assert_stopped_cleanly(s)
+
+    def test_auth_over_starttls(self):
+        self.through("starttls", lambda sh: sh.port)
+
+    def test_auth_over_implicit_tls(self):
+        self.through("smtps", lambda sh: sh.tls_port)
+
+    def test_credentials_without_auth_offered_is_a_temporary_error(self):
+        rx = Receiver(self)  # aiosmtpd without an authenticator offers no AUTH
+        s = self.relay({"smarthost": "127.0.0.2:%d" % rx.port, "smarthost_user": "u", "smarthost_password": "p"})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"])
+        self.assertTrue(e2e.poll(lambda: "status=deferred" in s.stderr(), WAIT, 0.1), s.stderr())
+        self.assertIn("AUTH", s.stderr())
+        self.assertEqual(self.status(qid), "queued")
+        self.assertEqual(rx.messages(), [])  # never a silent unauthenticated send
+        self.assert_stopped_cleanly(s)
+
+
+if __name__ == "__main__":
+    unittest.main()
