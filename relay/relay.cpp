@@ -289,6 +289,9 @@ void Relay::Engine::run() {
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
         if (poked.exchange(false, std::memory_order_acq_rel)) poll_due = true;
+        // The results of deliveries just finished are written before the store is asked
+        // what is due: until then it still calls those messages due.
+        write_results();
         if (poll_due) poll();
         start_links();
         write_results();
