@@ -262,6 +262,11 @@ void check(const Config& config) {
         smtpd::MaildirWriter probe(config.handler.substr(8), "check");  // makes tmp/new/cur
         probe.stop();
     }
+    if (config.handler == "queue") {  // the queue opens (and is made when missing)
+        relay::SqliteStoreOptions so;
+        so.dir = config.relay.queue_dir;
+        (void)relay::SqliteStore::open(so);
+    }
 }
 
 void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
