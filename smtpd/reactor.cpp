@@ -429,9 +429,6 @@ bool Reactor::dispatch(Connection& c) noexcept {
         job->b.assign(s.auth_password());
         break;
     case proto::Need::Message: {
-        c.log_from.assign(s.sender());
-        c.log_rcpts = s.recipients().size();
-        c.log_size = s.body_so_far().size();
         std::optional<mime::ParsedMail> parsed;
         if (shared_.config.mime) {
             if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
@@ -447,6 +444,10 @@ bool Reactor::dispatch(Connection& c) noexcept {
             s.resolve({});
             return true;
         }
+        if (!c.note) c.note = std::make_unique<Connection::MessageNote>();
+        c.note->from.assign(s.sender());
+        c.note->rcpts = s.recipients().size();
+        c.note->size = s.body_so_far().size();
         job = std::make_unique<Job>();
         job->kind = Job::Kind::Mail;
         job->charge.pool = &shared_.inflight;  // the bytes go with the job
@@ -510,11 +511,17 @@ void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
 void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept {
     (outcome == proto::Outcome::Accept ? c.accepted : c.refused) += 1;
     log::Line line("message");
-    line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
-        .str("from", c.log_from).num("rcpts", c.log_rcpts).num("size", c.log_size);
+    line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip);
+    if (c.note) {  // a job's message; else the envelope is still in the session
+        line.str("from", c.note->from).num("rcpts", c.note->rcpts).num("size", c.note->size);
+    } else {
+        line.str("from", c.session.sender()).num("rcpts", c.session.recipients().size())
+            .num("size", c.session.body_so_far().size());
+    }
     line.str("result", outcome == proto::Outcome::Accept ? "accepted" : outcome == proto::Outcome::TempFail ? "deferred"
                                                                                                            : "rejected")
         .str("text", text).num("ms", now() - c.message_began).append_to(log_);
+    c.note.reset();
 }
 
 // handler = queue: a recipient in relay_domains, or a client that may relay anywhere (in

@@ -60,39 +60,44 @@ struct Connection {
     Connection(io::SlotId name, io::Ring& ring, io::BufferRing& buffers, std::uint8_t handler, const Shared& s,
                proto::Features f)
         : id(name), stream(ring, buffers, handler, name.pack()), session(s.config.limits, f, s.hostname) {}
+    // Idle connections are most of a server's connections: fields are ordered so that the
+    // small ones share words (docs/BENCHMARKS.md counts bytes per idle connection).
     io::SlotId id;
-    Life life = Life::Open;
     io::Stream stream;
     proto::ServerSession session;
+    Life life = Life::Open;
     bool implicit_tls = false;  // accepted on tls_port: greet once the handshake is done
     bool waiting = false;       // a job is out; its answer will come back
+    bool output_blocked = false;  // too many replies unsent: input waits until they drain
+    bool dirty = false;         // in the flush list
+    bool counted = false;       // in Reactor::clients_ (its address is limited)
+    std::int8_t relay_net = -1; // in relay_networks: -1 not looked up yet, 0 no, 1 yes
     std::uint32_t job_seq = 0;  // number of the job out (or the last one)
+    std::uint32_t mime_seq = 0;
+    // For the log: messages accepted and refused, the message whose start is noted.
+    std::uint32_t accepted = 0, refused = 0;
+    std::uint32_t log_seq = 0;
     Liveness alive;             // made at the first job; cleared at close
     proto::Timestamp job_deadline = 0;  // handler_timeout: answer 451/454 ourselves then
     proto::Timestamp hold_until = 0;    // a failed login's reply waits until then
-    bool output_blocked = false;  // too many replies unsent: input waits until they drain
-    bool dirty = false;         // in the flush list
     std::string pending;        // input not yet consumed (split line, or held while waiting)
     std::size_t pending_off = 0;
     std::string ip;
     // The MIME parser reads along while DATA arrives; allocated per message only.
     std::unique_ptr<mime::StreamParser> mime;
-    std::uint32_t mime_seq = 0;
     std::size_t mime_fed = 0;
     std::uint64_t charged = 0;  // this message's bytes counted in Shared::inflight
-    // For the log: this reactor's number for the connection, when it opened, messages
-    // accepted and refused, and when the message now arriving began.
-    std::uint64_t serial = 0;
+    std::uint64_t serial = 0;   // this reactor's number for the connection (the log's)
     proto::Timestamp opened = 0;
-    std::uint32_t accepted = 0, refused = 0;
-    std::uint32_t log_seq = 0;
     proto::Timestamp message_began = 0;
-    std::string log_from;         // the message decided now: sender, recipients, size
-    std::size_t log_rcpts = 0, log_size = 0;
+    // The message a handler decides now, for its log line: made when its job leaves.
+    struct MessageNote {
+        std::string from;
+        std::size_t rcpts = 0, size = 0;
+    };
+    std::unique_ptr<MessageNote> note;
 
     bool reading() const noexcept { return life == Life::Open; }
-    bool counted = false;       // in Reactor::clients_ (its address is limited)
-    std::int8_t relay_net = -1; // in relay_networks: -1 not looked up yet, 0 no, 1 yes
 };
 
 class Reactor final : public io::Handler, public io::AcceptSink {
