@@ -3,8 +3,10 @@ what one client can make the server hold, and how long it can hold on."""
 import os
 import re
 import resource
+import shutil
 import smtplib
 import socket
+import ssl
 import struct
 import subprocess
 import threading
@@ -70,6 +72,44 @@ class ReplyFlood(e2e.ServerTestCase):
                 closed = True
             time.sleep(0.2)
         self.assertTrue(closed, "a silent non-reading client outlived the idle limit")
+        self.assert_stopped_cleanly(s)
+
+    def test_client_that_never_reads_over_tls_is_bounded_too(self):
+        # The same flood inside TLS (implicit TLS port): it grew the server by 1.9 GB before.
+        if not shutil.which("openssl"):
+            self.skipTest("openssl not installed")
+        crt, key = os.path.join(self.tmp, "s.crt"), os.path.join(self.tmp, "s.key")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                        "-days", "1", "-keyout", key, "-out", crt], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, timeout=60)
+        s = self.server(handler="discard", config={"port": 0, "tls_port": "auto", "tls_crt": crt, "tls_key": key,
+                                                   "timeout_command": 3})
+        before = rss_kib(s.pid)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", s.tls_port), timeout=e2e.IO_TIMEOUT)
+        c = ctx.wrap_socket(raw)
+        self.addCleanup(c.close)
+        c.recv(512)  # the greeting; nothing else is ever read
+        c.setblocking(False)
+        chunk = b"EHLO flood.example\r\n" + TX * 1000
+        sent, stalled_since, start = 0, None, time.monotonic()
+        while sent < 256 << 20 and time.monotonic() - start < 8:  # bounded in bytes and time
+            try:
+                sent += c.send(chunk)
+                stalled_since = None
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError, BlockingIOError):
+                stalled_since = stalled_since or time.monotonic()
+                if time.monotonic() - stalled_since > 1.0:
+                    break
+                time.sleep(0.01)
+            except (ConnectionError, ssl.SSLError):
+                break
+        grown = rss_kib(s.pid) - before
+        self.assertLess(sent, 64 << 20, "the server kept reading")
+        if os.environ.get("RINGMAIL_SANITIZED") != "1":
+            self.assertLess(grown, 16 * 1024, "server grew %d KiB after %d bytes of commands" % (grown, sent))
         self.assert_stopped_cleanly(s)
 
     def test_pipelined_replies_all_arrive_to_a_client_that_reads(self):
