@@ -15,6 +15,15 @@ struct ConfigError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// [relay]: the outbound queue (issue 14).
+struct RelayConfig {
+    std::string queue_dir = "./queue";                 // queue.db and spool/ (relay/sqlite_store.hpp)
+    std::uint64_t max_message_size = 8 * 1024 * 1024;  // queued messages over it are refused
+    std::string resolver;  // DNS server host:port for MX lookups; empty = /etc/resolv.conf's
+    bool dnssec = true;    // validate with the root trust anchor; when the file sets a resolver
+                           // and no dnssec, off (a test server's unsigned private zone)
+};
+
 struct Config {
     std::uint16_t port = 2525;        // 0 picks a free port (printed at start)
     bool plain = true;                // listen on `port`; a mail.ini without `port` has no
@@ -47,6 +56,7 @@ struct Config {
     bool mime = true;
     bool log_json = false;            // log_format = json: one JSON object per log line                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;
+    RelayConfig relay;
 };
 
 // Reads `path`. When it does not exist: with `create_missing`, writes the defaults there
