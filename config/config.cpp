@@ -230,6 +230,16 @@ const Key relay_keys[] = {
          for (const auto& n : c.relay.relay_networks)
              if (!valid_network(n)) throw ConfigError("bad value for " + k + ": " + shown(n) + " (expected an address or address/bits)");
      }},
+    // The DNS server the relay asks for MX and addresses: an IP address with an optional
+    // port (relay/dns.cpp reads it and names a bad one when the resolver starts).
+    {"resolver", [](Config& c, const std::string& k, const std::string& v) {
+         if (v.empty()) throw ConfigError("bad value for " + k + ": empty (expected ADDRESS[:PORT])");
+         c.relay.resolver = v;
+     }},
+    {"dnssec", [](Config& c, const std::string& k, const std::string& v) {
+         if (v != "on" && v != "off") throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected on or off)");
+         c.relay.dnssec = v == "on";
+     }},
 };
 
 // mail.ini sections and their keys. Keys before any section header are the server's (as
@@ -267,6 +277,7 @@ void set_key(const Section& sec, Config& c, const std::string& key, const std::s
 struct ParseState {
     Config* config;
     std::string error;  // the first one: inih goes on after an error and returns its line
+    bool relay_dnssec = false;  // [relay] dnssec was given
 };
 
 int on_ini_entry(void* user, const char* section, const char* name, const char* value) {
@@ -277,6 +288,7 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
             throw ConfigError("unknown section " + shown(section) + " (expected server, relay or http; "
                               "server keys may also stand before any section)");
         set_key(*sec, *st->config, name, value ? value : "");
+        if (sec->keys.data() == relay_keys && std::string_view(name) == "dnssec") st->relay_dnssec = true;
     } catch (const ConfigError& e) {
         if (st->error.empty()) st->error = e.what();
         return 0;
@@ -410,6 +422,10 @@ Config parse_config_text(std::string_view text, const std::string& name) {
     if (rc < 0) throw ConfigError(name + ": out of memory");
     if (!state.error.empty()) throw ConfigError(name + ":" + std::to_string(rc) + ": " + state.error);
     if (rc > 0) throw ConfigError(name + ":" + std::to_string(rc) + ": syntax error");
+    // Issue 14: dnssec = on is the default while the system's resolvers are used; a file
+    // that names its own resolver (a test server with an unsigned private zone, where the
+    // root anchor would make every answer bogus) gets off unless it says dnssec = on.
+    if (!state.relay_dnssec && !c.relay.resolver.empty()) c.relay.dnssec = false;
     try {
         validate_config(c);
     } catch (const ConfigError& e) {

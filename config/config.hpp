@@ -40,6 +40,9 @@ struct RelayConfig {
     std::int64_t max_age = 5 * 86400;                  // seconds in the queue before a bounce
     std::vector<std::string> relay_domains;            // accepted from anyone (lower case)
     std::vector<std::string> relay_networks = {"127.0.0.0/8", "::1/128"};  // may relay anywhere
+    std::string resolver;  // DNS server host:port for MX lookups; empty = /etc/resolv.conf's
+    bool dnssec = true;    // validate with the root trust anchor; when the file sets a resolver
+                           // and no dnssec, off (a test server's unsigned private zone)
 };
 
 struct Config {

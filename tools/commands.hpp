@@ -13,6 +13,7 @@ void add_extract(CLI::App& app, int& status);
 void add_compose(CLI::App& app, int& status);
 void add_send(CLI::App& app, int& status);
 void add_queue(CLI::App& app, int& status);
+void add_mx(CLI::App& app, int& status);
 
 // A whole file ("-": standard input); throws std::runtime_error naming it on failure.
 std::string read_file(const std::string& path);

@@ -1,4 +1,4 @@
-// tools/ringmail.cpp — the `ringmail` command line: serve, parse, extract, compose, send, queue.
+// tools/ringmail.cpp — the `ringmail` command line: serve, parse, extract, compose, send, queue, mx.
 // Usage errors: one line on stderr and exit status 2.
 #include <cstdio>
 #include <string>
@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
     ringmail::tools::add_compose(app, status);
     ringmail::tools::add_send(app, status);
     ringmail::tools::add_queue(app, status);
+    ringmail::tools::add_mx(app, status);
     try {
         app.parse(argc, argv);  // runs the chosen subcommand's callback
     } catch (const CLI::ParseError& e) {
