@@ -30,6 +30,8 @@
 #include "io/tls_context.hpp"
 #include "mime/dsn.hpp"
 #include "proto/client_session.hpp"
+#include "relay/dns.hpp"
+#include "relay/dns_poll.hpp"
 #include "relay/retry.hpp"
 
 namespace ringmail::relay {
@@ -71,6 +73,7 @@ struct Destination {
     unsigned open = 0;                           // connections
     Route route;
     Time routed_until = 0;                       // route cached until then
+    bool routing = false;                        // an MX lookup is under way
     std::size_t waiting_count() const noexcept { return waiting[0].size() + waiting[1].size() + waiting[2].size(); }
 };
 
@@ -173,8 +176,8 @@ std::optional<Target> literal_target(std::string_view key, std::uint16_t port) {
 }  // namespace
 
 struct Relay::Engine final : io::Handler {
-    Engine(const RelayConfig& c, std::unique_ptr<Store> s, std::string host, MxLookup lookup)
-        : cfg(c), store(std::move(s)), hostname(std::move(host)), mx(std::move(lookup)), ring(512),
+    Engine(const RelayConfig& c, std::unique_ptr<Store> s, std::string host)
+        : cfg(c), store(std::move(s)), hostname(std::move(host)), ring(512),
           id(ring.add(*this)), inbox(ring, 64), tick(ring, 1000, [this] { on_tick(); }),
           rng(std::random_device{}()) {
         buffers.emplace(ring.raw(), kBufCount, kBufSize, 0);
@@ -194,6 +197,7 @@ struct Relay::Engine final : io::Handler {
     void take(const ScheduleEntry& e);
     std::string destination_of(const std::string& address) const;
     bool ensure_route(Destination& d);
+    void on_mx(const std::string& key, const MxResult& r);
     void start_links();
     // Connections.
     void open_link(Destination& d, std::vector<Target> targets, std::size_t target);
@@ -218,7 +222,6 @@ struct Relay::Engine final : io::Handler {
     RelayConfig cfg;
     std::unique_ptr<Store> store;
     std::string hostname;
-    MxLookup mx;
     RetryPolicy policy;
     unsigned per_destination = 5;
     std::size_t max_held = 1000;
@@ -230,6 +233,9 @@ struct Relay::Engine final : io::Handler {
     io::Ticker tick;
     io::SslCtxPtr tls;                      // client context by policy (MX hosts)
     io::SslCtxPtr smarthost_tls;
+    std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
+    std::string dns_error;
+    std::optional<DnsPoll> dns_poll;
     std::atomic<bool> stopping{false};
     std::atomic<bool> poked{false};
 
@@ -245,8 +251,8 @@ struct Relay::Engine final : io::Handler {
     std::mt19937 rng;
 };
 
-Relay::Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname, MxLookup mx)
-    : engine_(std::make_unique<Engine>(config, std::move(store), std::move(hostname), std::move(mx))) {}
+Relay::Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname)
+    : engine_(std::make_unique<Engine>(config, std::move(store), std::move(hostname))) {}
 
 Relay::~Relay() { stop(); }
 
@@ -281,6 +287,19 @@ void Relay::Engine::run() {
     } catch (const std::exception& e) {
         log::note(std::string("relay: TLS: ") + e.what() + "; delivering without TLS");
     }
+    if (cfg.smarthost.empty()) {
+        try {
+            ResolverOptions o;
+            o.resolver = cfg.resolver;
+            o.dnssec = cfg.dnssec;
+            resolver = std::make_unique<Resolver>(o);
+            dns_poll.emplace(ring, *resolver);
+            dns_poll->arm();
+        } catch (const std::exception& e) {
+            dns_error = e.what();
+            log::note(std::string("relay: DNS: ") + e.what() + "; mail to domains waits in the queue");
+        }
+    }
     inbox.arm();
     tick.arm();
     for (;;) {
@@ -300,6 +319,7 @@ void Relay::Engine::run() {
         log::flush(log);
     }
     // Deliveries under way stay queued in the store: the next run tries them again.
+    if (dns_poll) dns_poll->cancel();
     links.for_each([this](io::SlotId, Link& l) {
         if (!l.closed) close_link(l);
     });
@@ -394,11 +414,15 @@ bool Relay::Engine::ensure_route(Destination& d) {
             r.reason = "bad address literal " + d.key;
             r.status = "5.1.2";
         }
-    } else if (!mx) {
+    } else if (!resolver) {
         r.kind = Route::Kind::TempFail;
-        r.reason = "no DNS resolver configured for MX lookups";
+        r.reason = "no DNS resolver: " + dns_error;
     } else {
-        r = mx(d.key, cfg.mx_port);
+        // Asynchronous: on_mx() sets the route (at once when the answer is cached).
+        if (d.routing) return false;
+        d.routing = true;
+        resolver->resolve(d.key, ring.now_ms(), [this, key = d.key](const MxResult& m) { on_mx(key, m); });
+        return !d.routing && d.route.kind == Route::Kind::Ok && now_s() < d.routed_until;
     }
     if (r.kind == Route::Kind::Ok && r.targets.empty()) {
         r.kind = Route::Kind::TempFail;
@@ -420,6 +444,56 @@ void Relay::Engine::start_links() {
             open_link(d, d.route.targets, 0);
         }
     }
+}
+
+// The MX answer for a destination: its hosts' addresses in the order to try (RFC 5321
+// 5.1: preference order, equal ones shuffled by the resolver; hosts without an address
+// skipped), or the failure every delivery waiting for it gets.
+void Relay::Engine::on_mx(const std::string& key, const MxResult& m) {
+    const auto it = dests.find(key);
+    if (it == dests.end()) return;
+    Destination& d = it->second;
+    d.routing = false;
+    Route r;
+    const MxVerdict v = verdict(m);
+    if (v.kind == MxVerdict::Kind::Deliver) {
+        for (const MxHost& h : m.hosts) {
+            if (h.status != HostStatus::Ok) continue;
+            for (const auto& a : h.v4) {
+                Target t;
+                t.host = h.name;
+                auto* s4 = reinterpret_cast<sockaddr_in*>(&t.addr);
+                s4->sin_family = AF_INET;
+                s4->sin_port = htons(cfg.mx_port);
+                std::memcpy(&s4->sin_addr, a.data(), 4);
+                t.len = sizeof(sockaddr_in);
+                r.targets.push_back(t);
+            }
+            for (const auto& a : h.v6) {
+                Target t;
+                t.host = h.name;
+                auto* s6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
+                s6->sin6_family = AF_INET6;
+                s6->sin6_port = htons(cfg.mx_port);
+                std::memcpy(&s6->sin6_addr, a.data(), 16);
+                t.len = sizeof(sockaddr_in6);
+                r.targets.push_back(t);
+            }
+        }
+        if (r.targets.empty()) {
+            r.kind = Route::Kind::TempFail;
+            r.reason = "no address for the MX hosts of " + key;
+        }
+    } else {
+        r.kind = v.kind == MxVerdict::Kind::Fail ? Route::Kind::PermFail : Route::Kind::TempFail;
+        r.reason = std::to_string(v.code) + " " + std::string(v.enhanced) + " " + v.text;
+        r.status = std::string(v.enhanced);
+    }
+    d.route = std::move(r);
+    d.routed_until = now_s() + kRouteCacheSeconds;
+    if (d.route.kind != Route::Kind::Ok)
+        fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
+                     d.route.status);
 }
 
 // ---- connections ----
@@ -673,6 +747,7 @@ void Relay::Engine::reap() {
 void Relay::Engine::on_tick() {
     poll_due = true;
     const std::uint64_t now = ring.now_ms();
+    if (resolver) resolver->expire(now);
     std::vector<Link*> late;
     links.for_each([&](io::SlotId, Link& l) {
         if (!l.closed && l.deadline_ms != 0 && now >= l.deadline_ms) late.push_back(&l);

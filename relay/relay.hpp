@@ -15,7 +15,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,16 +42,11 @@ struct Route {
     std::string status;           // RFC 3463 code for a failure ("5.1.10": null MX)
 };
 
-// Looks up a domain's MX hosts and their addresses (port `port`). Runs on the relay's
-// thread and may block for a DNS round trip.
-using MxLookup = std::function<Route(const std::string& domain, std::uint16_t port)>;
-
 class Relay {
 public:
     // `store` is used by the relay's thread only. `hostname`: our EHLO name and the
-    // bounce's Reporting-MTA. `mx`: null until DNS is configured (then only the smarthost
-    // and address literals route).
-    Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname, MxLookup mx);
+    // bounce's Reporting-MTA. MX lookups go to `config.resolver` (libunbound, relay/dns.hpp).
+    Relay(const RelayConfig& config, std::unique_ptr<Store> store, std::string hostname);
     ~Relay();
     Relay(const Relay&) = delete;
     Relay& operator=(const Relay&) = delete;

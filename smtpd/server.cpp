@@ -131,7 +131,7 @@ int serve(const Config& config) {
         so.max_message_size = config.relay.max_message_size;
         std::unique_ptr<relay::Store> relay_store = relay::SqliteStore::open(so);
         std::unique_ptr<relay::Store> writer_store = relay::SqliteStore::open(so);
-        relay_engine = std::make_unique<relay::Relay>(config.relay, std::move(relay_store), shared->hostname, nullptr);
+        relay_engine = std::make_unique<relay::Relay>(config.relay, std::move(relay_store), shared->hostname);
         maildir = std::make_unique<smtpd::QueueWriter>(std::move(writer_store), shared->hostname,
                                                        [r = relay_engine.get()] { r->poke(); });
         relay_access = std::make_unique<smtpd::RelayAccess>(config.relay.relay_domains, config.relay.relay_networks);

@@ -15,6 +15,7 @@ import unittest
 
 import ringmail_e2e as e2e
 from ringmail_e2e import make_message
+from test_mx import KNOTD, Knot  # knotd with the ringmail-test. zone (MX hosts 127.0.0.2, .3)
 
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's: python3-aiosmtpd and python3-flufl.bounce
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,12 +34,12 @@ def system_python_has(module):
 
 
 class Receiver:
-    """relay_receiver.py on HOST, storing into `out`."""
+    """relay_receiver.py on HOST (and PORT, else a free one), storing into `out`."""
 
-    def __init__(self, test, host="127.0.0.2"):
+    def __init__(self, test, host="127.0.0.2", port=None):
         self.out = os.path.join(test.tmp, "received-%s" % host)
         os.mkdir(self.out)
-        self.port = free_port(host)
+        self.port = port or free_port(host)
         self.proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "relay_receiver.py"), host, str(self.port),
                                       self.out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL)
@@ -58,6 +59,8 @@ class Receiver:
             except (subprocess.TimeoutExpired, OSError):
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+        if self.proc.stdout:
+            self.proc.stdout.close()
 
     def messages(self):
         names = sorted(f for f in os.listdir(self.out) if f.endswith(".eml"))
@@ -297,6 +300,80 @@ class Durability(RelayTestCase):
         self.assertEqual(self.queue("flush").returncode, 0)  # now it has
         self.assertEqual(len(rx.wait_for(152)), 152)
         self.assertTrue(self.wait_status(later, "sent"))
+        self.assert_stopped_cleanly(s)
+
+
+def free_port_on(hosts):
+    """A port free on every one of `hosts` (mx_port is one port for all MX hosts)."""
+    for _ in range(50):
+        port = free_port(hosts[0])
+        ok = True
+        for h in hosts[1:]:
+            with socket.socket() as probe:
+                try:
+                    probe.bind((h, port))
+                except OSError:
+                    ok = False
+        if ok:
+            return port
+    raise RuntimeError("no common free port")
+
+
+@unittest.skipUnless(KNOTD, "knotd not installed (Debian package knot)")
+class MxDelivery(RelayTestCase):
+    """Domains routed through DNS: knotd serves ringmail-test. (see test_mx.py's zone)."""
+
+    def setUp(self):
+        super().setUp()
+        self.knot = Knot(self.tmp)
+        self.addCleanup(self.knot.stop)
+        self.knot.start()
+        self.port = free_port_on(["127.0.0.2", "127.0.0.3", "127.0.0.4"])
+
+    def mx_relay(self, **keys):
+        k = {"mx_port": self.port, "resolver": "127.0.0.1:%d" % self.knot.port, "dnssec": "off"}
+        k.update(keys)
+        return self.relay(k)
+
+    def test_lowest_preference_first_and_implicit_mx(self):
+        a, b = Receiver(self, "127.0.0.2", self.port), Receiver(self, "127.0.0.3", self.port)
+        c = Receiver(self, "127.0.0.4", self.port)
+        s = self.mx_relay()
+        qid = self.send(s.port, "sender@example.org", ["r@two.ringmail-test"])
+        [m] = a.wait_for(1)  # mx-a (10) before mx-b (20)
+        self.assertIn(b"r@two.ringmail-test", m.split(b"\n")[0])
+        self.assertEqual(b.messages(), [])
+        self.send(s.port, "sender@example.org", ["r@only-a.ringmail-test"], "<implicit@example.org>")
+        self.assertEqual(len(c.wait_for(1)), 1)  # no MX: the domain's own address
+        self.assertTrue(self.wait_status(qid, "sent"))
+        self.assertIn("host=\"mx-a.ringmail-test [127.0.0.2]\"", s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def test_falls_back_to_the_next_mx_and_skips_hosts_without_address(self):
+        b = Receiver(self, "127.0.0.3", self.port)  # nothing listens on mx-a (127.0.0.2)
+        s = self.mx_relay()
+        q1 = self.send(s.port, "sender@example.org", ["r@two.ringmail-test"])
+        q2 = self.send(s.port, "sender@example.org", ["r@deadfirst.ringmail-test"], "<dead@example.org>")
+        self.assertEqual(len(b.wait_for(2)), 2)
+        self.assertTrue(self.wait_status(q1, "sent"))
+        self.assertTrue(self.wait_status(q2, "sent"))
+        self.assert_stopped_cleanly(s)
+
+    def test_null_mx_and_nxdomain_fail_at_once_with_a_bounce(self):
+        rx = Receiver(self, "127.0.0.2", self.port)  # the sender's mailbox, as an address literal
+        s = self.mx_relay()
+        q1 = self.send(s.port, "owner@[127.0.0.2]", ["r@nullmx.ringmail-test"])
+        q2 = self.send(s.port, "owner@[127.0.0.2]", ["r@nosuch.ringmail-test"], "<nx@example.org>")
+        self.assertTrue(self.wait_status(q1, "error"))
+        self.assertTrue(self.wait_status(q2, "error"))
+        r1 = json.loads(self.queue("show", q1, "--json").stdout)["recipients"][0]
+        r2 = json.loads(self.queue("show", q2, "--json").stdout)["recipients"][0]
+        self.assertEqual((r1["attempts"], r2["attempts"]), (1, 1))  # no retries
+        self.assertIn("5.1.10", r1["last_reply"])
+        self.assertIn("5.1.2", r2["last_reply"])
+        bounces = rx.wait_for(2)
+        self.assertEqual(len(bounces), 2)
+        self.assertTrue(any(b"Status: 5.1.10" in m for m in bounces))
         self.assert_stopped_cleanly(s)
 
 
