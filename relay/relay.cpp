@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <array>
@@ -103,6 +104,30 @@ std::string header_section(std::string_view m) {
     const std::size_t end = m.find("\r\n\r\n");
     return std::string(m.substr(0, end == std::string_view::npos ? m.size() : end + 2));
 }
+
+// A spool file mapped for reading: the session stuffs it straight from the page cache, so
+// the body is copied once on its way out (into the dot-stuffed send buffer).
+class MappedBody {
+public:
+    bool open(Store& store, MessageId id) {
+        Body body;
+        if (!store.open_body(id, body)) return false;
+        size_ = body.size();
+        if (size_ == 0) return true;
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, body.fd(), 0);
+        if (p == MAP_FAILED) return false;
+        data_ = static_cast<const char*>(p);
+        return true;
+    }
+    ~MappedBody() {
+        if (data_) ::munmap(const_cast<char*>(data_), size_);
+    }
+    std::string_view view() const noexcept { return {data_ ? data_ : "", data_ ? size_ : 0}; }
+
+private:
+    const char* data_ = nullptr;
+    std::size_t size_ = 0;
+};
 
 bool read_body(Store& store, MessageId id, std::string& out) {
     Body body;
@@ -649,15 +674,16 @@ bool Relay::Engine::take_next(Link& l) {
         while (!q.empty()) {
             Delivery del = std::move(q.front());
             q.pop_front();
-            std::string body;
+            MappedBody mapped;
             std::vector<mime::DsnRecipient> bounce;
-            if (!read_body(*store, del.id, body)) {
+            if (!mapped.open(*store, del.id)) {
                 // Removed meanwhile (`ringmail queue remove`), or its file is gone: nothing to send.
                 for (std::size_t i = 0; i < del.rcpts.size(); ++i)
                     decide(del, i, Outcome::TempFail, "queue file unreadable", "", bounce);
                 done_with(del, bounce, {});
                 continue;
             }
+            const std::string_view body = mapped.view();
             const proto::ClientError e = l.session->send_mail(del.sender, del.rcpts, body);
             if (e != proto::ClientError::None) {
                 for (std::size_t i = 0; i < del.rcpts.size(); ++i)

@@ -222,7 +222,10 @@ class Relay(RelayTestCase):
 
 
 class Durability(RelayTestCase):
-    MESSAGES = 2000  # issue 14 names 10,000; the benchmark runs that many, CI this many
+    # Issue 14 names 10,000; CI runs 2,000 (600 under sanitizers, several times slower).
+    SANITIZED = os.environ.get("RINGMAIL_SANITIZED") == "1"
+    MESSAGES = 600 if SANITIZED else 2000
+    KILL_AFTER = 60 if SANITIZED else 200  # delivered when the kill comes
     CLIENTS = 4
 
     def message_ids(self, msgs):
@@ -252,7 +255,7 @@ class Durability(RelayTestCase):
         for t in threads:
             t.start()
         # Kill once deliveries are flowing and more are queued than delivered.
-        self.assertTrue(e2e.poll(lambda: len(rx.messages()) >= 200, WAIT, 0.05), s.stderr())
+        self.assertTrue(e2e.poll(lambda: len(rx.messages()) >= self.KILL_AFTER, WAIT, 0.05), s.stderr())
         s.kill()
         for t in threads:
             t.join(WAIT)
