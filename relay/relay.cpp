@@ -54,6 +54,10 @@ constexpr std::uint64_t kReplyWaitMs = 300'000;       // RFC 5321 4.5.3.2: 5 min
 constexpr std::uint64_t kEndOfDataWaitMs = 600'000;   // 4.5.3.2.6: 10 minutes after the final dot
 constexpr std::uint64_t kHandshakeMs = 60'000;
 constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
+// A connection with nothing to send waits this long for the next message to its
+// destination before QUIT (as Postfix's connection cache): a stream of messages arriving
+// one by one then shares connections instead of opening one each.
+constexpr std::uint64_t kIdleMs = 2000;
 
 Time now_s() { return static_cast<Time>(std::time(nullptr)); }
 
@@ -96,6 +100,7 @@ struct Link {
     std::string headers;       // the current message's header section, for a bounce
     std::string in, out;
     std::uint64_t deadline_ms = 0;
+    std::uint64_t idle_since = 0;  // Ready with nothing to send, since then (0: busy)
     const Target& host() const { return targets[target]; }
 };
 
@@ -462,6 +467,10 @@ bool Relay::Engine::ensure_route(Destination& d) {
 }
 
 void Relay::Engine::start_links() {
+    // Idle connections take what waits for their destination first.
+    links.for_each([this](io::SlotId, Link& l) {
+        if (!l.closed && l.idle_since != 0 && l.dest->waiting_count() > 0) drive(l);
+    });
     for (auto& [key, d] : dests) {
         // One more connection while more deliveries wait than connections are open.
         while (d.waiting_count() > d.open && d.open < per_destination && open_links < cfg.connections) {
@@ -639,7 +648,17 @@ void Relay::Engine::drive(Link& l) {
             l.ready_once = true;
             if (!l.in.empty()) break;  // the server spoke out of turn: feed() fails the session
             if (l.current) finish_delivery(l);
-            if (!l.quitting && !stopping && l.sent < cfg.messages_per_connection && take_next(l)) continue;
+            if (!l.quitting && !stopping && l.sent < cfg.messages_per_connection) {
+                if (take_next(l)) {
+                    l.idle_since = 0;
+                    continue;
+                }
+                if (l.idle_since == 0) l.idle_since = ring.now_ms();
+                if (ring.now_ms() < l.idle_since + kIdleMs) {  // wait for more (start_links, on_tick)
+                    l.deadline_ms = 0;
+                    return;
+                }
+            }
             if (!l.quitting) {
                 l.quitting = true;
                 s.quit();
@@ -780,6 +799,10 @@ void Relay::Engine::on_tick() {
     });
     for (Link* l : late)
         link_failed(*l, "timed out waiting for " + (l->targets.empty() ? std::string("the server") : l->host().host));
+    // Idle past kIdleMs: QUIT (drive() sees the time is up).
+    links.for_each([this, now](io::SlotId, Link& l) {
+        if (!l.closed && l.idle_since != 0 && now >= l.idle_since + kIdleMs) drive(l);
+    });
 }
 
 // ---- results ----

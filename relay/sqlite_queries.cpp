@@ -202,8 +202,9 @@ StoreResult SqliteStore::next_due(std::optional<Time>& out) {
 }
 
 StoreResult SqliteStore::record(std::span<const AttemptResult> results) {
-    return transact([&]() -> StoreResult {
-        std::vector<MessageId> touched;
+    std::vector<MessageId> touched;
+    StoreResult r = transact([&]() -> StoreResult {
+        touched.clear();
         touched.reserve(results.size());
         for (const AttemptResult& a : results) {
             const Status st = a.outcome == Outcome::Sent       ? Status::Sent
@@ -227,6 +228,16 @@ StoreResult SqliteStore::record(std::span<const AttemptResult> results) {
         }
         return {};
     });
+    if (!r) return r;
+    // A message delivered to every recipient needs its body no more: the row stays (its
+    // status is asked for), the spool file goes, so the queue does not grow with history.
+    // A message with failures keeps its body for `retry`. A crash before the unlink leaves
+    // a file that recovery removes (it has no row that needs a body).
+    for (const MessageId id : touched) {
+        Status st;
+        if (status(id, st) && st == Status::Sent) ::unlinkat(spool_fd_, id.text().c_str(), 0);
+    }
+    return r;
 }
 
 StoreResult SqliteStore::open_body(MessageId id, Body& out) {

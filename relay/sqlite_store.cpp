@@ -93,7 +93,7 @@ constexpr const char* kSql[] = {
     "SELECT min(next_attempt) FROM message WHERE status = 0",
     "UPDATE recipient SET status = ?3, attempts = attempts + 1, last_reply = ?4, next_attempt = ?5 "
     "WHERE message = ?1 AND n = ?2 AND status = 0",
-    "SELECT id FROM message ORDER BY id",
+    "SELECT id FROM message WHERE status <> 1 ORDER BY id",  // rows that need a body (1: sent)
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 

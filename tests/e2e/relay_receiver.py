@@ -4,6 +4,7 @@ the recipient's local part:
   bad...        550 5.1.1 at RCPT
   tempfirst...  451 4.3.0 at RCPT the first time it is seen, then accepted
   drop...       the connection is dropped at the end of DATA the first time (no reply)
+Each stored message's second line, X-Session: N, numbers the SMTP session it came in.
 Runs until its stdin closes."""
 import os
 import sys
@@ -12,6 +13,7 @@ from aiosmtpd.controller import Controller
 
 host, port, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 seen = set()
+sessions = [0]
 
 
 class Handler:
@@ -32,9 +34,13 @@ class Handler:
                 seen.add(("drop", r))
             server.transport.close()
             return "451 never sent"
+        if not hasattr(session, "number"):
+            sessions[0] += 1
+            session.number = sessions[0]
         name = os.path.join(out, "%06d.eml" % len(os.listdir(out)))
         with open(name + ".tmp", "wb") as f:
             f.write(("X-Envelope: %s %s\n" % (envelope.mail_from, ",".join(envelope.rcpt_tos))).encode())
+            f.write(("X-Session: %d\n" % session.number).encode())
             f.write(envelope.original_content)
         os.rename(name + ".tmp", name)
         return "250 2.0.0 stored"

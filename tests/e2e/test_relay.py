@@ -131,6 +131,15 @@ class Relay(RelayTestCase):
         self.assertEqual([r["attempts"] for r in show["recipients"]], [1, 1])
         self.assertIn("250", show["recipients"][0]["last_reply"])
         self.assertRegex(s.stderr(), r"delivery id=%s to=r1@\[127\.0\.0\.2\] .*status=sent" % qid)
+        # Delivered to everyone: the body leaves the spool, the row stays for `status`.
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "queue", "spool", qid)))
+        # Messages that come one by one share the connection (it waits a moment when idle).
+        for i in range(3):
+            self.send(s.port, "sender@example.org", ["r3@[127.0.0.2]"], "<next-%d@example.org>" % i)
+        msgs = rx.wait_for(4)
+        self.assertEqual(len(msgs), 4)
+        sessions = {m.split(b"\n")[1] for m in msgs[1:]}
+        self.assertEqual(len(sessions), 1, sessions)
         self.assert_stopped_cleanly(s)
 
     def test_refused_recipient_bounces_to_the_sender_and_a_bounce_never_bounces(self):
