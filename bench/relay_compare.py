@@ -4,7 +4,8 @@
   free-port HOST                  print a free TCP port on HOST (a loopback address)
   wait-count FILE N TIMEOUT       wait until smtp-sink -c, writing to FILE, has counted N
                                   messages; print the time.time() at which it saw the count
-  count FILE                      print the message count smtp-sink -c last wrote to FILE
+  count FILE                      print the message and session counts smtp-sink -c last
+                                  wrote to FILE ("MESSAGES SESSIONS")
 
 smtp-sink -c rewrites one counter line per event, separated by CR: "sess=S quit=Q mesg=M".
 Only the end of the file is read, every 5 ms, so a long run costs the poller almost nothing
@@ -42,6 +43,12 @@ def last_count(path):
     return int(found[-1][2]), b"sess=%s quit=%s mesg=%s" % found[-1]
 
 
+def sessions(line):
+    """The session count in a counter line from last_count (0 if none)."""
+    m = COUNTER.fullmatch(line)
+    return int(m.group(1)) if m else 0
+
+
 def wait_count(path, want, timeout):
     deadline = time.monotonic() + timeout
     while True:
@@ -65,7 +72,8 @@ def main(argv):
         free_port(argv[2])
         return 0
     if len(argv) == 3 and argv[1] == "count":
-        print(last_count(argv[2])[0])
+        n, line = last_count(argv[2])
+        print(n, sessions(line))
         return 0
     if len(argv) == 5 and argv[1] == "wait-count":
         return wait_count(argv[2], int(argv[3]), float(argv[4]))

@@ -16,6 +16,7 @@
 #   REPEAT       repetitions of every run; the table shows medians (default 3)
 #   CONNECTIONS  ringmail's [relay] connections (default 20: Postfix's default per-destination
 #                concurrency, default_destination_concurrency_limit)
+#   KEEP         if set, the work directory (logs, queues, sink counters) is kept and named at exit
 #   SMTP_SOURCE, SMTP_SINK, POSTFIX  paths (default /usr/sbin/smtp-source, smtp-sink, postfix)
 #
 # Generator: smtp-source -d -s SESSIONS -m MSGS -l SIZE -f from@example.com -t to@example.com
@@ -110,9 +111,13 @@ cleanup() {
     [[ -n $RM_PID ]] && stop_pid "$RM_PID"
     [[ -n $PF_DIR ]] && { pf_stop quiet || leftover=1; }
     [[ -n $SINK_PID ]] && stop_pid "$SINK_PID"
-    # many small files: parallel unlinks (on a file system mounted with `discard`, each can wait)
-    find "$WORK" -type f -print0 2>/dev/null | xargs -0 -r -P 16 -n 256 rm -f
-    rm -rf "$WORK"
+    if [[ -n ${KEEP:-} ]]; then
+        echo "relay_compare: kept $WORK" >&2
+    else
+        # many small files: parallel unlinks (on a file system mounted with `discard`, each can wait)
+        find "$WORK" -type f -print0 2>/dev/null | xargs -0 -r -P 16 -n 256 rm -f
+        rm -rf "$WORK"
+    fi
     if ((rc != 0 && rc != 130 || leftover)); then exit 1; fi
     exit "$rc"
 }
@@ -407,9 +412,9 @@ server_cpu_usec() {
     fi
 }
 
-measure() {  # server size msgs; appends "server size msgs t0 t_gen t1 cpu_usec" to $RESULTS
+measure() {  # server size msgs; appends "server size msgs t0 t_gen t1 cpu_usec sessions" to $RESULTS
     SERVER=$1
-    local size=$2 msgs=$3 total=$((WARMUP + $3)) cpu0 cpu1 t0 tg t1 n
+    local size=$2 msgs=$3 total=$((WARMUP + $3)) cpu0 cpu1 t0 tg t1 n sess0 sess1
     RUN_DIR="$WORK/$RUN_ID"
     mkdir -p "$RUN_DIR"
     sink_start
@@ -417,6 +422,7 @@ measure() {  # server size msgs; appends "server size msgs t0 t_gen t1 cpu_usec"
     run_source "$WARMUP" "$size"
     sink_wait "$WARMUP"
     if [[ $SERVER == ringmail ]]; then rm_check "$WARMUP"; else pf_check "$WARMUP"; fi
+    read -r _ sess0 < <(sink_count)
     cpu0=$(server_cpu_usec)
     t0=$(date +%s.%N)
     run_source "$msgs" "$size"
@@ -425,15 +431,15 @@ measure() {  # server size msgs; appends "server size msgs t0 t_gen t1 cpu_usec"
     t1=$SINK_DONE_AT
     cpu1=$(server_cpu_usec)
     if [[ $SERVER == ringmail ]]; then rm_check "$total"; rm_stop; else pf_check "$total"; pf_stop; fi
-    n=$(sink_count)
+    read -r n sess1 < <(sink_count)
     ((n == total)) || fail "$SERVER: the sink counted $n messages, $total were sent"
     sink_stop
-    echo "$SERVER $size $msgs $t0 $tg $t1 $((cpu1 - cpu0))" >>"$RESULTS"
-    printf 'run %d/%d  %-8s %6d B x %5d  accepted %6.2f s  delivered %6.2f s  server CPU %6.2f s\n' \
+    echo "$SERVER $size $msgs $t0 $tg $t1 $((cpu1 - cpu0)) $((sess1 - sess0))" >>"$RESULTS"
+    printf 'run %d/%d  %-8s %6d B x %5d  accepted %6.2f s  delivered %6.2f s  server CPU %6.2f s  sink sessions %d\n' \
         "$rep" "$REPEAT" "$SERVER" "$size" "$msgs" \
         "$(awk -v a="$t0" -v b="$tg" 'BEGIN { print b - a }')" \
         "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" \
-        "$(awk -v c="$((cpu1 - cpu0))" 'BEGIN { print c / 1e6 }')" >&2
+        "$(awk -v c="$((cpu1 - cpu0))" 'BEGIN { print c / 1e6 }')" "$((sess1 - sess0))" >&2
 }
 
 SIZES=(1024 102400)
@@ -441,6 +447,7 @@ declare -A MSGS=([1024]=$MSGS_1K [102400]=$MSGS_100K)
 RESULTS="$WORK/results"
 : >"$RESULTS"
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 for server in ringmail postfix; do
     for ((rep = 1; rep <= REPEAT; rep++)); do
@@ -452,11 +459,13 @@ for server in ringmail postfix; do
 done
 
 echo
-echo "started $STARTED; $("$RINGMAIL" --version 2>/dev/null | head -1) ($RINGMAIL, tree at $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')), [relay] connections = $CONNECTIONS;"
+echo "started $STARTED, $((SECONDS / 60)) min $((SECONDS % 60)) s; load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
+echo "$("$RINGMAIL" --version 2>/dev/null | head -1) ($RINGMAIL, tree at $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')), [relay] connections = $CONNECTIONS;"
 echo "postfix: $(/usr/sbin/postconf -h mail_version 2>/dev/null), defaults but the relay settings"
 echo "smtp-source -d -s $SESSIONS -m MSGS -l SIZE -f from@example.com -t to@example.com 127.0.0.1:PORT; sink: smtp-sink -c $SINK_HOST:PORT"
 echo "median of $REPEAT runs, msgs/s range in brackets; accepted = smtp-source's wall time;"
-echo "end to end = until the sink has every message; CPU: ringmail process (all threads),"
+echo "end to end = until the sink has every message; sink sessions = SMTP sessions the relay opened to the sink;"
+echo "CPU: ringmail process (all threads),"
 echo "Postfix every process of the instance ($PF_CPU_METHOD)"
 echo
 awk -v sizes="${SIZES[*]}" "$(cat "$(dirname "$0")/stats.awk")"'
@@ -467,21 +476,22 @@ awk -v sizes="${SIZES[*]}" "$(cat "$(dirname "$0")/stats.awk")"'
     s[k] = s[k] " " secs
     r[k] = r[k] " " ($3 / secs)
     c[k] = c[k] " " ($7 / 1e3 / $3)
+    n[k] = n[k] " " $8
 }
 function label(size) { return size >= 1024 ? sprintf("%d KiB", size / 1024) : size " B" }
 END {
     nz = split(sizes, zl, " ")
-    printf "| %-8s | %-7s | %8s | %10s | %11s | %-19s | %10s |\n", "server", "size", "messages", "accepted s",
-        "end to end s", "msgs/s end to end", "CPU ms/msg"
-    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "----------", "---------", "---------:", "-----------:", "-------------:",
-        "---------------------", "-----------:"
+    printf "| %-8s | %-7s | %8s | %10s | %11s | %-19s | %10s | %13s |\n", "server", "size", "messages", "accepted s",
+        "end to end s", "msgs/s end to end", "CPU ms/msg", "sink sessions"
+    printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------", "---------", "---------:", "-----------:", "-------------:",
+        "---------------------", "-----------:", "--------------:"
     for (j = 1; j <= nz; j++)
         for (i = 1; i <= 2; i++) {
             sv = i == 1 ? "ringmail" : "postfix"; k = sv SUBSEP zl[j]
             if (!(k in msgs)) continue
             rate[k] = median(r[k]); cpu[k] = median(c[k])
-            printf "| %-8s | %-7s | %8d | %10.2f | %12.2f | %-19s | %10.3f |\n", sv, label(zl[j]), msgs[k],
-                median(a[k]), median(s[k]), sprintf("%.0f (%s)", rate[k], minmax(r[k])), cpu[k]
+            printf "| %-8s | %-7s | %8d | %10.2f | %12.2f | %-19s | %10.3f | %13d |\n", sv, label(zl[j]), msgs[k],
+                median(a[k]), median(s[k]), sprintf("%.0f (%s)", rate[k], minmax(r[k])), cpu[k], median(n[k])
         }
     print ""
     printf "| %-7s | %-34s | %-38s | %-30s |\n", "size", "msgs/s ringmail/postfix", "CPU per msg ringmail/postfix",
