@@ -460,7 +460,7 @@ done
 
 echo
 echo "started $STARTED, $((SECONDS / 60)) min $((SECONDS % 60)) s; load average $LOAD0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end"
-echo "$("$RINGMAIL" --version 2>/dev/null | head -1) ($RINGMAIL, tree at $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')), [relay] connections = $CONNECTIONS;"
+echo "$("$RINGMAIL" --version 2>/dev/null | head -1) ($RINGMAIL, script from $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?')), [relay] connections = $CONNECTIONS;"
 echo "postfix: $(/usr/sbin/postconf -h mail_version 2>/dev/null), defaults but the relay settings"
 echo "smtp-source -d -s $SESSIONS -m MSGS -l SIZE -f from@example.com -t to@example.com 127.0.0.1:PORT; sink: smtp-sink -c $SINK_HOST:PORT"
 echo "median of $REPEAT runs, msgs/s range in brackets; accepted = smtp-source's wall time;"
