@@ -33,8 +33,10 @@ struct Charge {
     Charge() = default;
     Charge(const Charge&) = delete;
     Charge& operator=(const Charge&) = delete;
-    ~Charge() {
+    ~Charge() { release(); }
+    void release() noexcept {
         if (pool && bytes) pool->fetch_sub(bytes, std::memory_order_relaxed);
+        bytes = 0;
     }
 };
 

@@ -36,6 +36,9 @@ Shared* shared_of_jobs = nullptr;
 
 
 void complete(Job& job, proto::Outcome outcome, std::string text) {
+    // The budget gets the message's bytes back before the client hears the verdict: a
+    // client that sends its next message at once must find them free.
+    job.charge.release();
     // Set before any reactor thread started and read-only since: no lock needed.
     shared_of_jobs->inboxes[job.home.reactor]->post(JobDone{job.home.conn, job.home.seq, outcome, std::move(text)});
 }
