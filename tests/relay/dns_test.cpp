@@ -122,6 +122,13 @@ TEST(Resolver, DrivenByTheRingSharedLookupsAndCallbackChains) {
     ASSERT_EQ(got.size(), 4u);  // answered before resolve() returned
     EXPECT_TRUE(got[3].from_cache);
     EXPECT_EQ(got[3].hosts.size(), 1u);
+    EXPECT_EQ(got[3].ttl, got[0].ttl);
+    // Later, the TTLs have counted down.
+    r.resolve("localhost", ring->now_ms() + 10'000, keep);
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_EQ(got[4].ttl, got[0].ttl - 10);
+    EXPECT_EQ(got[4].hosts[0].ttl, got[0].hosts[0].ttl - 10);
+    got.pop_back();
     // The cache follows the caller's clock: past the TTL the next resolve() asks again.
     r.resolve("localhost", ring->now_ms() + std::uint64_t(got[0].ttl) * 1000 + 1, keep);
     EXPECT_EQ(got.size(), 4u);
