@@ -7,6 +7,7 @@
 #include "relay/dns.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <memory>
 #include <optional>
@@ -158,6 +159,28 @@ TEST(Resolver, ExpireFailsALookupPastItsTimeout) {
     EXPECT_EQ(r.in_flight(), 0u);
     EXPECT_EQ(r.cached(), 0u);  // a temporary failure is never cached
     r.process(7000);            // nothing left to call back
+}
+
+// The answer is already in the pipe when expire() gives up on the lookup: process() must
+// then drop it (no second callback, no freed query touched; ASan builds check the latter).
+TEST(Resolver, AnswerArrivingAfterExpireIsDropped) {
+    auto o = offline();
+    o.timeout_ms = 1000;
+    Resolver r(o);
+    int calls = 0;
+    r.resolve("localhost", 0, [&](const MxResult& m) {
+        ++calls;
+        EXPECT_EQ(m.status, MxStatus::TempFail);
+    });
+    pollfd p{r.fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10'000), 1);  // unbound's local answer to the MX query is waiting
+    r.expire(1000);
+    EXPECT_EQ(calls, 1);
+    r.process(1001);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(r.in_flight(), 0u);
+    const MxResult again = r.resolve_sync("localhost");  // the resolver is still usable
+    EXPECT_EQ(again.status, MxStatus::ImplicitMx);
 }
 
 }  // namespace
