@@ -302,9 +302,14 @@ void Resolver::resolve(std::string_view domain, std::uint64_t now_ms, Callback d
         done(r);
         return;
     }
-    if (const MxResult* hit = cache_.get(*key, now_ms)) {
+    std::uint32_t left = 0;
+    if (const MxResult* hit = cache_.get(*key, now_ms, &left)) {
         MxResult copy = *hit;
         copy.from_cache = true;
+        // TTLs as they stand now, as a DNS cache would give them.
+        const std::uint32_t spent = copy.ttl - std::min(copy.ttl, left);
+        copy.ttl = left;
+        for (MxHost& h : copy.hosts) h.ttl -= std::min(h.ttl, spent);
         order_hosts(copy.hosts, rng_);
         done(copy);
         return;

@@ -3,7 +3,7 @@
 
 namespace ringmail::relay {
 
-const MxResult* MxCache::get(const std::string& domain, std::uint64_t now_ms) {
+const MxResult* MxCache::get(const std::string& domain, std::uint64_t now_ms, std::uint32_t* remaining) {
     const auto it = map_.find(domain);
     if (it == map_.end()) return nullptr;
     if (it->second->expires_ms <= now_ms) {
@@ -12,6 +12,7 @@ const MxResult* MxCache::get(const std::string& domain, std::uint64_t now_ms) {
         return nullptr;
     }
     lru_.splice(lru_.begin(), lru_, it->second);
+    if (remaining) *remaining = static_cast<std::uint32_t>((it->second->expires_ms - now_ms + 999) / 1000);
     return &it->second->result;
 }
 

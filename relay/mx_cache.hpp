@@ -17,8 +17,9 @@ public:
     explicit MxCache(std::size_t capacity) : capacity_(capacity) {}
 
     // The answer for `domain` (normalized) if it has not expired; nullptr otherwise. Valid
-    // until the next put(). An expired entry is dropped.
-    const MxResult* get(const std::string& domain, std::uint64_t now_ms);
+    // until the next put(). An expired entry is dropped. `remaining`: seconds it has left
+    // (rounded up).
+    const MxResult* get(const std::string& domain, std::uint64_t now_ms, std::uint32_t* remaining = nullptr);
     // Keeps `r` for r.ttl seconds (nothing when 0 or capacity is 0), replacing an older one.
     void put(const MxResult& r, std::uint64_t now_ms);
     std::size_t size() const noexcept { return map_.size(); }

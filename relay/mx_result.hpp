@@ -42,7 +42,7 @@ struct MxResult {
     MxStatus status = MxStatus::TempFail;
     std::string domain;          // as asked, lower case, without the final dot
     std::vector<MxHost> hosts;   // Mx, ImplicitMx: in the order to try
-    std::uint32_t ttl = 0;       // seconds this answer is cached; 0: not cached
+    std::uint32_t ttl = 0;       // seconds this answer is (still) cached; 0: not cached
     bool secure = false;         // the MX answer was DNSSEC-validated (for DANE, later)
     bool from_cache = false;     // this copy came from our cache
     std::string why;             // TempFail: the resolver's reason; otherwise empty

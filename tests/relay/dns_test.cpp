@@ -7,6 +7,7 @@
 #include "relay/dns.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 
 #include <memory>
 #include <optional>
@@ -122,6 +123,13 @@ TEST(Resolver, DrivenByTheRingSharedLookupsAndCallbackChains) {
     ASSERT_EQ(got.size(), 4u);  // answered before resolve() returned
     EXPECT_TRUE(got[3].from_cache);
     EXPECT_EQ(got[3].hosts.size(), 1u);
+    EXPECT_EQ(got[3].ttl, got[0].ttl);
+    // Later, the TTLs have counted down.
+    r.resolve("localhost", ring->now_ms() + 10'000, keep);
+    ASSERT_EQ(got.size(), 5u);
+    EXPECT_EQ(got[4].ttl, got[0].ttl - 10);
+    EXPECT_EQ(got[4].hosts[0].ttl, got[0].hosts[0].ttl - 10);
+    got.pop_back();
     // The cache follows the caller's clock: past the TTL the next resolve() asks again.
     r.resolve("localhost", ring->now_ms() + std::uint64_t(got[0].ttl) * 1000 + 1, keep);
     EXPECT_EQ(got.size(), 4u);
@@ -151,6 +159,28 @@ TEST(Resolver, ExpireFailsALookupPastItsTimeout) {
     EXPECT_EQ(r.in_flight(), 0u);
     EXPECT_EQ(r.cached(), 0u);  // a temporary failure is never cached
     r.process(7000);            // nothing left to call back
+}
+
+// The answer is already in the pipe when expire() gives up on the lookup: process() must
+// then drop it (no second callback, no freed query touched; ASan builds check the latter).
+TEST(Resolver, AnswerArrivingAfterExpireIsDropped) {
+    auto o = offline();
+    o.timeout_ms = 1000;
+    Resolver r(o);
+    int calls = 0;
+    r.resolve("localhost", 0, [&](const MxResult& m) {
+        ++calls;
+        EXPECT_EQ(m.status, MxStatus::TempFail);
+    });
+    pollfd p{r.fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10'000), 1);  // unbound's local answer to the MX query is waiting
+    r.expire(1000);
+    EXPECT_EQ(calls, 1);
+    r.process(1001);
+    EXPECT_EQ(calls, 1);
+    EXPECT_EQ(r.in_flight(), 0u);
+    const MxResult again = r.resolve_sync("localhost");  // the resolver is still usable
+    EXPECT_EQ(again.status, MxStatus::ImplicitMx);
 }
 
 }  // namespace

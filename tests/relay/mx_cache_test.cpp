@@ -18,8 +18,11 @@ MxResult answer(std::string domain, std::uint32_t ttl) {
 TEST(MxCache, KeepsAnAnswerForItsTtl) {
     MxCache c(10);
     c.put(answer("a.example", 60), 1000);
-    ASSERT_NE(c.get("a.example", 1000), nullptr);
-    EXPECT_NE(c.get("a.example", 60'999), nullptr);
+    std::uint32_t left = 0;
+    ASSERT_NE(c.get("a.example", 1000, &left), nullptr);
+    EXPECT_EQ(left, 60u);
+    EXPECT_NE(c.get("a.example", 60'999, &left), nullptr);
+    EXPECT_EQ(left, 1u);
     EXPECT_EQ(c.get("a.example", 61'000), nullptr);
     EXPECT_EQ(c.size(), 0u);  // the expired entry went at the lookup
 }
