@@ -383,6 +383,11 @@ max_message_size = 8M
 ; hosts with a valid certificate for their name), or everything through a smarthost.
 mx_port = 25
 tls = opportunistic
+; DNS server for MX lookups (ADDRESS[:PORT]; unset: /etc/resolv.conf's), and DNSSEC
+; validation with the system's root trust anchor (default on; off by default when
+; resolver is set, for a private unsigned zone).
+;resolver = 127.0.0.1:53
+;dnssec = on
 ;smarthost = smtp.example.com:587
 ;smarthost_tls = starttls
 ;smarthost_user = user
