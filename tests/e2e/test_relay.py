@@ -130,7 +130,9 @@ class Relay(RelayTestCase):
         self.assertEqual([r["status"] for r in show["recipients"]], ["sent", "sent"])
         self.assertEqual([r["attempts"] for r in show["recipients"]], [1, 1])
         self.assertIn("250", show["recipients"][0]["last_reply"])
-        self.assertRegex(s.stderr(), r"delivery id=%s to=r1@\[127\.0\.0\.2\] .*status=sent" % qid)
+        # The log line is written at the end of the engine's turn, after the result.
+        line = re.compile(r"delivery id=%s to=r1@\[127\.0\.0\.2\] .*status=sent" % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
         # Delivered to everyone: the body leaves the spool, the row stays for `status`.
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "queue", "spool", qid)))
         # Messages that come one by one share the connection (it waits a moment when idle).
