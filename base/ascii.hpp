@@ -50,6 +50,24 @@ inline void append_hex(std::string& out, unsigned char c, bool upper = true) {
     out += digits[c & 15];
 }
 
+// A value as one-line error messages show it: quoted, at most 64 octets, control, non-ASCII
+// and backslash octets as \xNN, so that hostile input cannot put line breaks or terminal
+// escapes into the message.
+inline std::string quoted(std::string_view v) {
+    std::string out = "'";
+    for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
+        const auto c = static_cast<unsigned char>(v[i]);
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            out += static_cast<char>(c);
+        } else {
+            out += "\\x";
+            append_hex(out, c, false);
+        }
+    }
+    if (v.size() > 64) out += "...";
+    return out + "'";
+}
+
 inline std::string hex_encode(std::string_view bytes, bool upper = false) {
     std::string out;
     out.reserve(bytes.size() * 2);

@@ -22,23 +22,7 @@
 namespace ringmail {
 namespace {
 
-// A value as error messages show it: quoted, at most 64 octets, control and non-ASCII
-// octets as \xNN, so that a hostile mail.ini cannot put line breaks or terminal escapes
-// into the one-line error.
-std::string shown(std::string_view v) {
-    std::string out = "'";
-    for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(v[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            out += "\\x";
-            base::append_hex(out, c, false);
-        }
-    }
-    if (v.size() > 64) out += "...";
-    return out + "'";
-}
+std::string shown(std::string_view v) { return base::quoted(v); }
 
 std::uint64_t parse_number(const std::string& key, const std::string& v, std::uint64_t lo, std::uint64_t hi) {
     std::uint64_t n = 0;

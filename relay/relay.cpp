@@ -181,26 +181,37 @@ Route resolve_host(const std::string& host, const std::string& port) {
     return r;
 }
 
+// `host` at an IPv4 (4 bytes) or IPv6 (16 bytes) address in network order, on `port`.
+Target make_target(std::string host, const std::uint8_t* bytes, std::size_t size, std::uint16_t port) {
+    Target t;
+    t.host = std::move(host);
+    if (size == 16) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        std::memcpy(&s6->sin6_addr, bytes, 16);
+        t.len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&t.addr);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        std::memcpy(&s4->sin_addr, bytes, 4);
+        t.len = sizeof(sockaddr_in);
+    }
+    return t;
+}
+
 // An address literal (RFC 5321 4.1.3): [192.0.2.1] or [IPv6:2001:db8::1].
 std::optional<Target> literal_target(std::string_view key, std::uint16_t port) {
     if (key.size() < 3 || key.front() != '[' || key.back() != ']') return std::nullopt;
-    std::string a(key.substr(1, key.size() - 2));
-    Target t;
-    t.host = std::string(key);
+    const std::string a(key.substr(1, key.size() - 2));
+    std::uint8_t bytes[16];
     if (a.size() > 5 && (a.compare(0, 5, "IPv6:") == 0 || a.compare(0, 5, "ipv6:") == 0)) {
-        auto* s6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
-        if (::inet_pton(AF_INET6, a.c_str() + 5, &s6->sin6_addr) != 1) return std::nullopt;
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(port);
-        t.len = sizeof(sockaddr_in6);
-        return t;
+        if (::inet_pton(AF_INET6, a.c_str() + 5, bytes) != 1) return std::nullopt;
+        return make_target(std::string(key), bytes, 16, port);
     }
-    auto* s4 = reinterpret_cast<sockaddr_in*>(&t.addr);
-    if (::inet_pton(AF_INET, a.c_str(), &s4->sin_addr) != 1) return std::nullopt;
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    t.len = sizeof(sockaddr_in);
-    return t;
+    if (::inet_pton(AF_INET, a.c_str(), bytes) != 1) return std::nullopt;
+    return make_target(std::string(key), bytes, 4, port);
 }
 
 }  // namespace
@@ -493,26 +504,8 @@ void Relay::Engine::on_mx(const std::string& key, const MxResult& m) {
     if (v.kind == MxVerdict::Kind::Deliver) {
         for (const MxHost& h : m.hosts) {
             if (h.status != HostStatus::Ok) continue;
-            for (const auto& a : h.v4) {
-                Target t;
-                t.host = h.name;
-                auto* s4 = reinterpret_cast<sockaddr_in*>(&t.addr);
-                s4->sin_family = AF_INET;
-                s4->sin_port = htons(cfg.mx_port);
-                std::memcpy(&s4->sin_addr, a.data(), 4);
-                t.len = sizeof(sockaddr_in);
-                r.targets.push_back(t);
-            }
-            for (const auto& a : h.v6) {
-                Target t;
-                t.host = h.name;
-                auto* s6 = reinterpret_cast<sockaddr_in6*>(&t.addr);
-                s6->sin6_family = AF_INET6;
-                s6->sin6_port = htons(cfg.mx_port);
-                std::memcpy(&s6->sin6_addr, a.data(), 16);
-                t.len = sizeof(sockaddr_in6);
-                r.targets.push_back(t);
-            }
+            for (const auto& a : h.v4) r.targets.push_back(make_target(h.name, a.data(), 4, cfg.mx_port));
+            for (const auto& a : h.v6) r.targets.push_back(make_target(h.name, a.data(), 16, cfg.mx_port));
         }
         if (r.targets.empty()) {
             r.kind = Route::Kind::TempFail;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "base/ascii.hpp"
 #include "config/config.hpp"
 #include "proto/path.hpp"
 #include "relay/sqlite_store.hpp"
@@ -38,23 +39,7 @@ struct QueueError : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// A value from the command line in an error message: quoted, control octets as \xNN, so
-// the message stays one printable line.
-std::string shown(std::string_view v) {
-    std::string out = "'";
-    for (std::size_t i = 0; i < v.size() && i < 64; ++i) {
-        const auto c = static_cast<unsigned char>(v[i]);
-        if (c >= 0x20 && c < 0x7f && c != '\\') {
-            out += static_cast<char>(c);
-        } else {
-            char buf[5];
-            std::snprintf(buf, sizeof buf, "\\x%02x", c);
-            out += buf;
-        }
-    }
-    if (v.size() > 64) out += "...";
-    return out + "'";
-}
+std::string shown(std::string_view v) { return base::quoted(v); }
 
 Config load() {
     if (a.config.empty()) {
