@@ -110,8 +110,9 @@ std::string header_section(std::string_view m) {
     return std::string(m.substr(0, end == std::string_view::npos ? m.size() : end + 2));
 }
 
-// A spool file mapped for reading: the session stuffs it straight from the page cache, so
-// the body is copied once on its way out (into the dot-stuffed send buffer).
+// A body mapped for reading: the session stuffs it straight from the page cache, so the
+// body is copied once on its way out (into the dot-stuffed send buffer). The mapping
+// starts at the page that holds the body's first octet (a spool file holds a batch).
 class MappedBody {
 public:
     bool open(Store& store, MessageId id) {
@@ -119,19 +120,22 @@ public:
         if (!store.open_body(id, body)) return false;
         size_ = body.size();
         if (size_ == 0) return true;
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, body.fd(), 0);
+        static const std::uint64_t page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+        lead_ = body.offset() % page;
+        void* p = ::mmap(nullptr, lead_ + size_, PROT_READ, MAP_PRIVATE, body.fd(),
+                         static_cast<off_t>(body.offset() - lead_));
         if (p == MAP_FAILED) return false;
-        data_ = static_cast<const char*>(p);
+        map_ = static_cast<const char*>(p);
         return true;
     }
     ~MappedBody() {
-        if (data_) ::munmap(const_cast<char*>(data_), size_);
+        if (map_) ::munmap(const_cast<char*>(map_), lead_ + size_);
     }
-    std::string_view view() const noexcept { return {data_ ? data_ : "", data_ ? size_ : 0}; }
+    std::string_view view() const noexcept { return {map_ ? map_ + lead_ : "", map_ ? size_ : 0}; }
 
 private:
-    const char* data_ = nullptr;
-    std::size_t size_ = 0;
+    const char* map_ = nullptr;
+    std::size_t lead_ = 0, size_ = 0;
 };
 
 bool read_body(Store& store, MessageId id, std::string& out) {
@@ -140,7 +144,8 @@ bool read_body(Store& store, MessageId id, std::string& out) {
     out.resize(body.size());
     std::size_t got = 0;
     while (got < out.size()) {
-        const ssize_t n = ::pread(body.fd(), out.data() + got, out.size() - got, static_cast<off_t>(got));
+        const ssize_t n =
+            ::pread(body.fd(), out.data() + got, out.size() - got, static_cast<off_t>(body.offset() + got));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) return false;
         got += static_cast<std::size_t>(n);

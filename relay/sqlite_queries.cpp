@@ -3,6 +3,7 @@
 // one BEGIN IMMEDIATE transaction that also brings the message row (status, pending,
 // next_attempt) in line with its recipients, so a reader never sees them disagree.
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,10 +106,17 @@ StoreResult SqliteStore::list(const ListQuery& lq, std::vector<MessageSummary>& 
     return {};
 }
 
-// Rows first, body after the commit: a crash in between leaves a body without a row, which
-// the next lone open deletes; the other order could leave a row without its body.
+// Rows first, body after the commit: a crash in between leaves a spool file no row needs,
+// which the next lone open deletes; the other order could leave a row without its body.
 StoreResult SqliteStore::remove(MessageId id) {
+    std::vector<std::uint64_t> spools;
     StoreResult r = transact([&]() -> StoreResult {
+        spools.clear();
+        {
+            Query q(stmt(Sql::BodyPlace));
+            q.bind(1, as_sql(id));
+            if (q.step() == SQLITE_ROW) spools.push_back(static_cast<std::uint64_t>(q.int64(0)));
+        }
         {
             Query q(stmt(Sql::DeleteMessage));
             q.bind(1, as_sql(id));
@@ -120,9 +128,33 @@ StoreResult SqliteStore::remove(MessageId id) {
         if (q.step() != SQLITE_DONE) return db_error("removing " + id.text());
         return {};
     });
-    if (r && ::unlinkat(spool_fd_, id.text().c_str(), 0) != 0 && errno != ENOENT)
-        return {StoreError::Io, options_.dir + "/spool/" + id.text() + ": " + std::strerror(errno)};
+    if (r) release_spools(spools);
     return r;
+}
+
+// A spool file holds the bodies of a batch; it goes when no row needs it any more (each of
+// its messages delivered to every recipient, or removed). Checked after the commit that
+// changed them; a crash before the unlink leaves a file that recovery removes.
+void SqliteStore::release_spools(std::vector<std::uint64_t>& spools) noexcept {
+    std::sort(spools.begin(), spools.end());
+    spools.erase(std::unique(spools.begin(), spools.end()), spools.end());
+    bool synced = options_.sync_every_commit;
+    for (const std::uint64_t f : spools) {
+        if (f == append_name_) continue;  // we still append to it
+        {
+            Query q(stmt(Sql::SpoolNeeded));
+            q.bind(1, static_cast<std::int64_t>(f));
+            if (q.step() != SQLITE_DONE) continue;  // a row needs it (or we could not tell)
+        }
+        // Another store may still append to it (a server's writer while its delivery
+        // engine records results): it holds a shared lock until it lets the file go.
+        const int fd = ::openat(spool_fd_, MessageId{f}.text().c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        // Unsynced results must not outlive the bodies they let go: were they lost at a
+        // power loss, their messages would be due again, without a body.
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && (synced || (synced = sync_wal()))) unlink_spool(f);
+        ::close(fd);
+    }
 }
 
 StoreResult SqliteStore::retry(MessageId id, Time now) {
@@ -230,32 +262,55 @@ StoreResult SqliteStore::record(std::span<const AttemptResult> results) {
     });
     if (!r) return r;
     // A message delivered to every recipient needs its body no more: the row stays (its
-    // status is asked for), the spool file goes, so the queue does not grow with history.
-    // A message with failures keeps its body for `retry`. A crash before the unlink leaves
-    // a file that recovery removes (it has no row that needs a body).
+    // status is asked for), its part of the spool is done with. A message with failures
+    // keeps its body for `retry`.
+    std::vector<std::uint64_t> spools;
     for (const MessageId id : touched) {
-        Status st;
-        if (status(id, st) && st == Status::Sent) ::unlinkat(spool_fd_, id.text().c_str(), 0);
+        Query q(stmt(Sql::BodyPlace));
+        q.bind(1, as_sql(id));
+        if (q.step() == SQLITE_ROW && static_cast<Status>(q.int64(3)) == Status::Sent)
+            spools.push_back(static_cast<std::uint64_t>(q.int64(0)));
     }
+    release_spools(spools);
     return r;
 }
 
+// Our commits are in the WAL file (written, maybe not yet synced): fdatasync makes them
+// durable, whichever descriptor it comes through.
+bool SqliteStore::sync_wal() noexcept {
+    const int fd = ::open((options_.dir + "/queue.db-wal").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT;  // no WAL: everything is in the database file
+    const bool ok = ::fdatasync(fd) == 0;
+    ::close(fd);
+    return ok;
+}
+
 StoreResult SqliteStore::open_body(MessageId id, Body& out) {
-    const std::string name = id.text();
+    std::uint64_t spool = 0, offset = 0, size = 0;
+    {
+        Query q(stmt(Sql::BodyPlace));
+        q.bind(1, as_sql(id));
+        const int rc = q.step();
+        if (rc == SQLITE_DONE) return not_found(id);
+        if (rc != SQLITE_ROW) return db_error("reading " + id.text());
+        spool = static_cast<std::uint64_t>(q.int64(0));
+        offset = static_cast<std::uint64_t>(q.int64(1));
+        size = static_cast<std::uint64_t>(q.int64(2));
+    }
+    const std::string name = MessageId{spool}.text();
     const int fd = ::openat(spool_fd_, name.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         if (errno != ENOENT) return {StoreError::Io, options_.dir + "/spool/" + name + ": " + std::strerror(errno)};
-        Status st;
-        if (StoreResult r = status(id, st); !r) return r;  // NotFound: no such message
-        return {StoreError::Io, "the body of " + name + " is missing from " + options_.dir + "/spool"};
+        return {StoreError::Io, "the body of " + id.text() + " is missing from " + options_.dir + "/spool"};
     }
     struct stat s{};
-    if (::fstat(fd, &s) != 0) {
-        const int e = errno;
+    const int e = ::fstat(fd, &s) == 0 ? 0 : errno;
+    if (e || static_cast<std::uint64_t>(s.st_size) < offset + size) {
         ::close(fd);
-        return {StoreError::Io, options_.dir + "/spool/" + name + ": " + std::strerror(e)};
+        return {StoreError::Io, "the body of " + id.text() + " in " + options_.dir + "/spool/" + name + " is " +
+                                    (e ? std::strerror(e) : "cut short")};
     }
-    out = Body(fd, static_cast<std::uint64_t>(s.st_size));
+    out = Body(fd, size, offset);
     return {};
 }
 

@@ -1,8 +1,8 @@
-// relay/sqlite_store.cpp — opening the queue (files, lock, schema, recovery) and the group
-// commit of new messages: every body file is written and made durable (fdatasync for one,
-// one syncfs for a batch), then the spool directory is fsynced once, then one SQLite
-// transaction inserts all the rows. A crash before the commit leaves
-// only body files without rows, which the next lone opener deletes.
+// relay/sqlite_store.cpp — opening the queue (files, lock, schema and its migrations,
+// recovery) and the group commit of new messages: the batch's bodies are written into one
+// new spool file and made durable (fdatasync), the spool directory is fsynced once, then
+// one SQLite transaction inserts all the rows. A crash before the commit leaves only spool
+// files without rows, which the next lone opener deletes.
 #include "relay/sqlite_store.hpp"
 
 #include <dirent.h>
@@ -10,9 +10,11 @@
 #include <sqlite3.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -23,9 +25,12 @@
 namespace ringmail::relay {
 namespace {
 
-// user_version of the schema below; a queue written by a newer ringmail is refused.
-constexpr int kSchemaVersion = 1;
+// user_version of the schema below; a queue written by a newer ringmail is refused, an
+// older one is brought up to date (kMigrations).
+constexpr int kSchemaVersion = 2;
 
+// message.spool names the spool file that holds the body (its name is that number in hex,
+// as ids are written), at body_offset; one file holds the bodies of a whole batch.
 // message.status and recipient.status hold Status; message.pending/failed count the
 // recipients that are queued/error, and message.next_attempt is the earliest next attempt
 // of the queued ones (NULL when none), so the scheduler reads one row per message.
@@ -40,10 +45,13 @@ CREATE TABLE IF NOT EXISTS message (
   recipients INTEGER NOT NULL,
   pending INTEGER NOT NULL,
   failed INTEGER NOT NULL,
-  next_attempt INTEGER
+  next_attempt INTEGER,
+  spool INTEGER NOT NULL,
+  body_offset INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS message_due ON message(next_attempt) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS message_status ON message(status, id);
+CREATE INDEX IF NOT EXISTS message_spool ON message(spool) WHERE status <> 1;
 CREATE TABLE IF NOT EXISTS recipient (
   message INTEGER NOT NULL,
   n INTEGER NOT NULL,
@@ -55,6 +63,17 @@ CREATE TABLE IF NOT EXISTS recipient (
   PRIMARY KEY (message, n)
 ) WITHOUT ROWID;
 )";
+
+// From each older schema to the next; kMigrations[v - 1] takes version v to v + 1.
+constexpr const char* kMigrations[] = {
+    // 1 -> 2: one spool file per batch instead of one per message; old bodies are in files
+    // named after their message.
+    "ALTER TABLE message ADD COLUMN spool INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE message ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE message SET spool = id;"
+    "CREATE INDEX IF NOT EXISTS message_spool ON message(spool) WHERE status <> 1;",
+};
+static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
 // The message's status, counts and next attempt again from its recipients (one of them
 // changed). The subquery's names are the recipient's.
@@ -69,8 +88,8 @@ constexpr const char* kSql[] = {
     "BEGIN IMMEDIATE",  // take the write lock now, so the busy timeout applies to it
     "COMMIT",
     "ROLLBACK",
-    "INSERT INTO message (id, priority, sender, size, created, status, recipients, pending, failed, next_attempt) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, 0, ?7)",
+    "INSERT INTO message (id, priority, sender, size, created, status, recipients, pending, failed, next_attempt, "
+    "spool, body_offset) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, 0, ?7, ?8, ?9)",
     "INSERT INTO recipient (message, n, address, status, attempts, last_reply, next_attempt) "
     "VALUES (?1, ?2, ?3, 0, 0, '', ?4)",
     "SELECT status FROM message WHERE id = ?1",
@@ -93,7 +112,10 @@ constexpr const char* kSql[] = {
     "SELECT min(next_attempt) FROM message WHERE status = 0",
     "UPDATE recipient SET status = ?3, attempts = attempts + 1, last_reply = ?4, next_attempt = ?5 "
     "WHERE message = ?1 AND n = ?2 AND status = 0",
-    "SELECT id FROM message WHERE status <> 1 ORDER BY id",  // rows that need a body (1: sent)
+    "SELECT spool, id FROM message WHERE status <> 1 ORDER BY spool",  // rows that need a body (1: sent)
+    "SELECT max(id) FROM message",
+    "SELECT spool, body_offset, size, status FROM message WHERE id = ?1",
+    "SELECT 1 FROM message WHERE spool = ?1 AND status <> 1 LIMIT 1",  // the file is still needed
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 
@@ -104,15 +126,24 @@ void make_dir(const std::string& path) {
         throw StoreOpenError("queue " + errno_text(path));
 }
 
-bool write_all(int fd, const char* p, std::size_t n) noexcept {
-    while (n > 0) {
-        const ssize_t w = ::write(fd, p, n);
+// Every byte of `iov` (which it consumes) at `offset`, IOV_MAX pieces a call, short
+// writes resumed.
+bool write_all(int fd, std::vector<iovec>& iov, std::uint64_t offset) noexcept {
+    std::size_t i = 0;
+    while (i < iov.size()) {
+        const int n = static_cast<int>(std::min<std::size_t>(iov.size() - i, IOV_MAX));
+        const ssize_t w = ::pwritev(fd, iov.data() + i, n, static_cast<off_t>(offset));
         if (w < 0) {
             if (errno == EINTR) continue;
             return false;
         }
-        p += w;
-        n -= static_cast<std::size_t>(w);
+        offset += static_cast<std::uint64_t>(w);
+        auto left = static_cast<std::size_t>(w);
+        while (i < iov.size() && left >= iov[i].iov_len) left -= iov[i++].iov_len;
+        if (left > 0) {
+            iov[i].iov_base = static_cast<char*>(iov[i].iov_base) + left;
+            iov[i].iov_len -= left;
+        }
     }
     return true;
 }
@@ -131,6 +162,13 @@ std::string too_big(std::uint64_t size, std::uint64_t max) {
 SqliteStore::SqliteStore(const SqliteStoreOptions& options) : options_(options) {}
 
 SqliteStore::~SqliteStore() {
+    if (append_fd_ >= 0) {  // let our append file go; deleted if no row needs it
+        ::close(append_fd_);
+        append_fd_ = -1;
+        std::vector<std::uint64_t> spools{append_name_};
+        append_name_ = 0;
+        if (db_) release_spools(spools);
+    }
     for (sqlite3_stmt* s : stmts_) sqlite3_finalize(s);
     if (db_) sqlite3_close_v2(db_);
     if (spool_fd_ >= 0) ::close(spool_fd_);
@@ -181,43 +219,54 @@ void SqliteStore::open_database() {
     // works while a server commits. synchronous = FULL: in WAL mode NORMAL syncs the WAL
     // only at checkpoints, so a commit could roll back at a power loss after we answered
     // 250; FULL syncs the WAL at every commit, and the group commit pays it once a batch.
-    const char* setup =
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;";
+    const char* setup = options_.sync_every_commit
+                            ? "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = OFF;"
+                            : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = OFF;";
     char* err = nullptr;
     if (sqlite3_exec(db_, setup, nullptr, nullptr, &err) != SQLITE_OK) {
         const std::string e = err ? err : sqlite3_errmsg(db_);
         sqlite3_free(err);
         throw StoreOpenError("queue " + path + ": " + e);
     }
+    const auto fail = [&](std::string e) {
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        throw StoreOpenError("queue " + path + ": " + e);
+    };
+    const auto run = [&](const std::string& sql) {
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+            const std::string e = err ? err : sqlite3_errmsg(db_);
+            sqlite3_free(err);
+            fail(e);
+        }
+    };
+    // The version is read under the write lock, so two openers never both migrate.
+    run("BEGIN IMMEDIATE");
     int version = 0;
     {
         sqlite3_stmt* v = nullptr;
-        if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &v, nullptr) != SQLITE_OK)
-            throw StoreOpenError("queue " + path + ": " + sqlite3_errmsg(db_));
+        if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &v, nullptr) != SQLITE_OK) fail(sqlite3_errmsg(db_));
         if (sqlite3_step(v) == SQLITE_ROW) version = sqlite3_column_int(v, 0);
         sqlite3_finalize(v);
     }
     if (version > kSchemaVersion)
-        throw StoreOpenError("queue " + path + ": schema version " + std::to_string(version) +
-                             " is newer than this ringmail's (" + std::to_string(kSchemaVersion) + ")");
-    if (version < kSchemaVersion) {
-        const std::string create = std::string("BEGIN IMMEDIATE;") + kSchema + "PRAGMA user_version = " +
-                                   std::to_string(kSchemaVersion) + "; COMMIT;";
-        if (sqlite3_exec(db_, create.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-            const std::string e = err ? err : sqlite3_errmsg(db_);
-            sqlite3_free(err);
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw StoreOpenError("queue " + path + ": " + e);
-        }
+        fail("schema version " + std::to_string(version) + " is newer than this ringmail's (" +
+             std::to_string(kSchemaVersion) + ")");
+    if (version == 0) {
+        run(kSchema);
+    } else {
+        for (int v = version; v < kSchemaVersion; ++v) run(kMigrations[v - 1]);
     }
+    if (version < kSchemaVersion) run("PRAGMA user_version = " + std::to_string(kSchemaVersion));
+    run("COMMIT");
     for (std::size_t i = 0; i < stmts_.size(); ++i)
         if (sqlite3_prepare_v3(db_, kSql[i], -1, SQLITE_PREPARE_PERSISTENT, &stmts_[i], nullptr) != SQLITE_OK)
             throw StoreOpenError("queue " + path + ": " + sqlite3_errmsg(db_) + " in: " + kSql[i]);
 }
 
-// Body files and rows must match. A file without a row is a batch that crashed before its
-// commit (or a removal after its commit): garbage. A row without a file is damage from
-// outside (a deleted file, a restore of the database alone): reported, never guessed at.
+// Spool files and rows must match. A file that no row needs is a batch that crashed before
+// its commit, or whose messages were all delivered or removed before a crash let us delete
+// it: garbage. A row whose file is missing is damage from outside (a deleted file, a
+// restore of the database alone): reported, never guessed at.
 void SqliteStore::recover() {
     recovery_.ran = true;
     std::vector<std::uint64_t> files;
@@ -240,32 +289,34 @@ void SqliteStore::recover() {
     scan(options_.dir + "/spool", true);
     scan(options_.dir + "/tmp", false);
     std::sort(files.begin(), files.end());
-    std::vector<std::uint64_t> rows;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> rows;  // (spool file, id) by file
     {
         Query q(stmt(Sql::AllIds));
         int rc;
-        while ((rc = q.step()) == SQLITE_ROW) rows.push_back(static_cast<std::uint64_t>(q.int64(0)));
+        while ((rc = q.step()) == SQLITE_ROW)
+            rows.emplace_back(static_cast<std::uint64_t>(q.int64(0)), static_cast<std::uint64_t>(q.int64(1)));
         if (rc != SQLITE_DONE) throw StoreOpenError("queue " + options_.dir + ": " + sqlite3_errmsg(db_));
     }
     std::size_t i = 0, j = 0;
     bool removed = false;
     while (i < files.size() || j < rows.size()) {
-        if (j == rows.size() || (i < files.size() && files[i] < rows[j])) {
+        if (j == rows.size() || (i < files.size() && files[i] < rows[j].first)) {
             if (::unlinkat(spool_fd_, MessageId{files[i]}.text().c_str(), 0) == 0) {
                 ++recovery_.orphans_removed;
                 removed = true;
             }
             ++i;
-        } else if (i == files.size() || rows[j] < files[i]) {
-            recovery_.missing_bodies.push_back(MessageId{rows[j]});
+        } else if (i == files.size() || rows[j].first < files[i]) {
+            recovery_.missing_bodies.push_back(MessageId{rows[j].second});
             ++j;
-        } else {
-            ++i;
-            ++j;
+        } else {  // the file and every row it holds
+            for (const std::uint64_t f = files[i++]; j < rows.size() && rows[j].first == f;) ++j;
         }
     }
+    std::sort(recovery_.missing_bodies.begin(), recovery_.missing_bodies.end());
     if (removed) ::fsync(spool_fd_);
-    if (!rows.empty()) last_id_ = std::max(last_id_, rows.back());
+    Query q(stmt(Sql::MaxId));
+    if (q.step() == SQLITE_ROW) last_id_ = std::max(last_id_, static_cast<std::uint64_t>(q.int64(0)));
 }
 
 std::string SqliteStore::temp_dir() const { return options_.dir + "/tmp"; }
@@ -281,7 +332,9 @@ StoreResult SqliteStore::exec(Sql q) {
 }
 
 // Milliseconds since the epoch in the high bits and a counter below, never repeating in
-// this process; another process's ids are kept apart by O_EXCL on the body file.
+// this process. Ids of messages are taken inside the write transaction, above the largest
+// id in the table, so no two processes give the same one; spool file names come from the
+// same counter and are kept apart by O_EXCL.
 MessageId SqliteStore::next_id() noexcept {
     timespec ts{};
     ::clock_gettime(CLOCK_REALTIME, &ts);
@@ -290,108 +343,150 @@ MessageId SqliteStore::next_id() noexcept {
     return MessageId{last_id_};
 }
 
-// Creates the body file under a fresh id: written from `m.body`, or the caller's file moved
-// in without a copy. An id another process took meanwhile (EEXIST) is skipped; bounded,
-// because each try moves past it. Returns the open file in `fd`.
-StoreResult SqliteStore::place_body(const NewMessage& m, MessageId& id, int& fd) {
-    int src = -1;
-    if (!m.body_file.empty()) {
-        src = ::open(m.body_file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (src < 0) return {StoreError::Io, errno_text(m.body_file)};
-    }
+// A new, empty spool file under a fresh name. A name another process took meanwhile
+// (EEXIST) is skipped; bounded, because each try moves past it.
+StoreResult SqliteStore::create_spool_file(std::uint64_t& name, int& fd) {
     for (int tries = 0; tries < 1000; ++tries) {
-        id = next_id();
-        const std::string name = id.text();
-        if (src < 0) {
-            fd = ::openat(spool_fd_, name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-            if (fd >= 0) return {};
-            if (errno != EEXIST) return {StoreError::Io, errno_text(options_.dir + "/spool/" + name)};
-        } else {
-            if (::renameat2(AT_FDCWD, m.body_file.c_str(), spool_fd_, name.c_str(), RENAME_NOREPLACE) == 0) {
-                fd = src;
-                return {};
-            }
-            if (errno != EEXIST) {
-                StoreResult r{StoreError::Io, errno_text("moving " + m.body_file + " into the spool")};
-                ::close(src);
-                return r;
-            }
-        }
+        name = next_id().value;
+        const std::string text = MessageId{name}.text();
+        fd = ::openat(spool_fd_, text.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) return {};
+        if (errno != EEXIST) return {StoreError::Io, errno_text(options_.dir + "/spool/" + text)};
     }
-    if (src >= 0) ::close(src);
-    return {StoreError::Io, "no free message id in " + options_.dir + "/spool"};
+    return {StoreError::Io, "no free name in " + options_.dir + "/spool"};
 }
 
-StoreResult SqliteStore::write_bodies(std::span<const NewMessage> batch, std::vector<MessageId>& ids,
-                                      std::vector<std::uint64_t>& sizes) {
-    for (const NewMessage& m : batch) {
-        MessageId id;
-        int fd = -1;
-        if (StoreResult r = place_body(m, id, fd); !r) return r;
-        ids.push_back(id);
-        std::uint64_t size = m.body.size();
-        bool ok = true;
-        if (m.body_file.empty()) {
-            ok = write_all(fd, m.body.data(), m.body.size());
-        } else {
-            struct stat st{};
-            ok = ::fstat(fd, &st) == 0;
-            size = static_cast<std::uint64_t>(st.st_size);
-        }
-        // fdatasync also writes the size, which reading the file back needs; the name is
-        // made durable by the fsync of the directory after the whole batch.
-        if (batch.size() == 1) ok = ok && ::fdatasync(fd) == 0;
-        const int e = errno;
-        ::close(fd);
-        sizes.push_back(size);
-        if (!ok) {
-            errno = e;
-            return {StoreError::Io, errno_text(options_.dir + "/spool/" + id.text())};
-        }
-        if (options_.max_message_size && size > options_.max_message_size)
-            return {StoreError::TooBig, too_big(size, options_.max_message_size)};
+// The caller's file moved in under a fresh name, without a copy; `fd` reads it.
+StoreResult SqliteStore::move_into_spool(const std::string& path, std::uint64_t& name, int& fd) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {StoreError::Io, errno_text(path)};
+    for (int tries = 0; tries < 1000; ++tries) {
+        name = next_id().value;
+        if (::renameat2(AT_FDCWD, path.c_str(), spool_fd_, MessageId{name}.text().c_str(), RENAME_NOREPLACE) == 0)
+            return {};
+        if (errno != EEXIST) break;
     }
-    // A batch of more: one syncfs() instead of a fdatasync() per file. On ext4 each
-    // fdatasync of a new file is a journal commit and a cache flush of its own (about 6 ms
-    // here: 1,000 bodies took 6 s); syncfs writes every file and commits the journal once.
-    // XXX: syncfs also waits for other writers on the same file system; a queue_dir on a
-    // file system of its own keeps that cost ours alone. Linux >= 5.8 reports its errors.
-    if (batch.size() > 1 && ::syncfs(spool_fd_) != 0)
-        return {StoreError::Io, errno_text("syncfs " + options_.dir + "/spool")};
-    if (::fsync(spool_fd_) != 0) return {StoreError::Io, errno_text(options_.dir + "/spool")};
+    StoreResult r{StoreError::Io, errno == EEXIST ? "no free name in " + options_.dir + "/spool"
+                                                  : errno_text("moving " + path + " into the spool")};
+    ::close(fd);
+    fd = -1;
+    return r;
+}
+
+// A new spool file to append to, locked shared while we append (release_spools() never
+// deletes a file another store still appends to). The old one is let go: it is deleted
+// if no row needs it any more.
+StoreResult SqliteStore::start_spool_file() {
+    const std::uint64_t old = append_name_;
+    if (append_fd_ >= 0) ::close(append_fd_);
+    append_fd_ = -1;
+    append_name_ = append_end_ = 0;
+    if (old != 0) {
+        std::vector<std::uint64_t> spools{old};
+        release_spools(spools);
+    }
+    std::uint64_t name = 0;
+    int fd = -1;
+    if (StoreResult r = create_spool_file(name, fd); !r) return r;
+    ::flock(fd, LOCK_SH);
+    append_fd_ = fd;
+    append_name_ = name;
     return {};
 }
 
-StoreResult SqliteStore::insert_rows(std::span<const NewMessage> batch, Time now, const std::vector<MessageId>& ids,
-                                     const std::vector<std::uint64_t>& sizes) {
+// Bodies given as bytes go one after another at the end of the spool file this store
+// appends to: one write and one fdatasync for the batch, and no new directory entry, so
+// no directory fsync, except when a new file is started (none yet, or the next batch
+// would take it past kSpoolFileSize). Body files are moved in and synced one by one.
+// `files` gets every file made, so that a failure can take them back; `end` is where the
+// append file ends once the batch is committed.
+StoreResult SqliteStore::write_bodies(std::span<const NewMessage> batch, std::vector<Placement>& places,
+                                      std::vector<std::uint64_t>& files, std::uint64_t& end) {
+    std::uint64_t bytes = 0;
+    bool appending = false, new_names = false;
+    for (const NewMessage& m : batch)
+        if (m.body_file.empty()) bytes += m.body.size(), appending = true;
+    if (appending && (append_fd_ < 0 || (append_end_ > 0 && append_end_ + bytes > kSpoolFileSize))) {
+        if (StoreResult r = start_spool_file(); !r) return r;
+        files.push_back(append_name_);
+        new_names = true;
+    }
+    end = append_end_;
+    std::vector<iovec> iov;
+    places.resize(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const NewMessage& m = batch[i];
+        if (!m.body_file.empty()) continue;
+        places[i] = {append_name_, end, m.body.size()};
+        end += m.body.size();
+        if (!m.body.empty()) iov.push_back({const_cast<char*>(m.body.data()), m.body.size()});
+    }
+    if (appending && (!write_all(append_fd_, iov, append_end_) || ::fdatasync(append_fd_) != 0))
+        return {StoreError::Io, errno_text(options_.dir + "/spool/" + MessageId{append_name_}.text())};
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const NewMessage& m = batch[i];
+        if (m.body_file.empty()) continue;
+        std::uint64_t name = 0;
+        int fd = -1;
+        if (StoreResult r = move_into_spool(m.body_file, name, fd); !r) return r;
+        files.push_back(name);
+        new_names = true;
+        struct stat st{};
+        const bool ok = ::fstat(fd, &st) == 0 && ::fdatasync(fd) == 0;
+        const int e = errno;
+        ::close(fd);
+        errno = e;
+        if (!ok) return {StoreError::Io, errno_text(options_.dir + "/spool/" + MessageId{name}.text())};
+        places[i] = {name, 0, static_cast<std::uint64_t>(st.st_size)};
+        if (options_.max_message_size && places[i].size > options_.max_message_size)
+            return {StoreError::TooBig, too_big(places[i].size, options_.max_message_size)};
+    }
+    if (new_names && ::fsync(spool_fd_) != 0) return {StoreError::Io, errno_text(options_.dir + "/spool")};
+    return {};
+}
+
+// Inside the write transaction: ids above every id in the table (another process may have
+// added some since ours), then the rows.
+StoreResult SqliteStore::insert_rows(std::span<const NewMessage> batch, Time now, const std::vector<Placement>& places,
+                                     std::vector<MessageId>& ids) {
+    {
+        Query q(stmt(Sql::MaxId));
+        if (q.step() != SQLITE_ROW) return db_error("reading the largest message id");
+        last_id_ = std::max(last_id_, static_cast<std::uint64_t>(q.int64(0)));
+    }
+    ids.clear();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const NewMessage& m = batch[i];
+        const MessageId id = next_id();
+        ids.push_back(id);
         const Time due = m.not_before ? std::max(*m.not_before, now) : now;
         {
             Query q(stmt(Sql::InsertMessage));
-            q.bind(1, static_cast<std::int64_t>(ids[i].value))
+            q.bind(1, static_cast<std::int64_t>(id.value))
                 .bind(2, static_cast<std::int64_t>(m.priority))
                 .bind(3, m.sender)
-                .bind(4, static_cast<std::int64_t>(sizes[i]))
+                .bind(4, static_cast<std::int64_t>(places[i].size))
                 .bind(5, now)
                 .bind(6, static_cast<std::int64_t>(m.recipients.size()))
-                .bind(7, due);
-            if (q.step() != SQLITE_DONE) return db_error("queueing " + ids[i].text());
+                .bind(7, due)
+                .bind(8, static_cast<std::int64_t>(places[i].spool))
+                .bind(9, static_cast<std::int64_t>(places[i].offset));
+            if (q.step() != SQLITE_DONE) return db_error("queueing " + id.text());
         }
         for (std::size_t n = 0; n < m.recipients.size(); ++n) {
             Query q(stmt(Sql::InsertRecipient));
-            q.bind(1, static_cast<std::int64_t>(ids[i].value))
+            q.bind(1, static_cast<std::int64_t>(id.value))
                 .bind(2, static_cast<std::int64_t>(n))
                 .bind(3, m.recipients[n])
                 .bind(4, due);
-            if (q.step() != SQLITE_DONE) return db_error("queueing a recipient of " + ids[i].text());
+            if (q.step() != SQLITE_DONE) return db_error("queueing a recipient of " + id.text());
         }
     }
     return {};
 }
 
-void SqliteStore::unlink_bodies(const std::vector<MessageId>& ids) noexcept {
-    for (const MessageId id : ids) ::unlinkat(spool_fd_, id.text().c_str(), 0);
+void SqliteStore::unlink_spool(std::uint64_t name) noexcept {
+    ::unlinkat(spool_fd_, MessageId{name}.text().c_str(), 0);
 }
 
 StoreResult SqliteStore::enqueue(std::span<const NewMessage> batch, Time now, std::vector<MessageId>& ids) {
@@ -407,21 +502,30 @@ StoreResult SqliteStore::enqueue(std::span<const NewMessage> batch, Time now, st
             return {StoreError::TooBig, too_big(m.body.size(), options_.max_message_size)};
     }
     if (batch.empty()) return {};
-    std::vector<std::uint64_t> sizes;
-    sizes.reserve(batch.size());
-    ids.reserve(batch.size());
-    StoreResult r = write_bodies(batch, ids, sizes);
-    if (r && !(r = exec(Sql::Begin))) {
-        // nothing to roll back
-    } else if (r) {
-        r = insert_rows(batch, now, ids, sizes);
-        if (r) r = exec(Sql::Commit);
-        if (!r) exec(Sql::Rollback);
+    std::vector<Placement> places;
+    std::vector<std::uint64_t> files;
+    std::uint64_t end = 0;
+    StoreResult r = write_bodies(batch, places, files, end);
+    // New messages are always synced (a 250 or a bounce depends on them); the WAL is one
+    // sequence, so this also makes every earlier unsynced commit durable.
+    if (!options_.sync_every_commit) sqlite3_exec(db_, "PRAGMA synchronous = FULL", nullptr, nullptr, nullptr);
+    if (r) r = transact([&] { return insert_rows(batch, now, places, ids); });
+    if (!options_.sync_every_commit) sqlite3_exec(db_, "PRAGMA synchronous = NORMAL", nullptr, nullptr, nullptr);
+    if (r) {
+        append_end_ = end;
+        return r;
     }
-    if (!r) {
-        unlink_bodies(ids);  // rows never committed: the files are garbage already
-        ids.clear();
+    // No row was committed: the files made are garbage, and bytes written past the append
+    // file's end are written over by the next batch.
+    for (const std::uint64_t f : files) {
+        if (f == append_name_) {
+            ::close(append_fd_);
+            append_fd_ = -1;
+            append_name_ = append_end_ = 0;
+        }
+        unlink_spool(f);
     }
+    ids.clear();
     return r;
 }
 

@@ -41,6 +41,7 @@ Body& Body::operator=(Body&& o) noexcept {
         if (fd_ >= 0) ::close(fd_);
         fd_ = o.fd_;
         size_ = o.size_;
+        offset_ = o.offset_;
         o.fd_ = -1;
     }
     return *this;

@@ -105,22 +105,25 @@ struct AttemptResult {
     Time next_attempt = 0;        // TempFail only: when to try again (the scheduler's backoff)
 };
 
-// A message body open for reading; owns the descriptor.
+// A message body open for reading: `size` octets at `offset` of the file (a spool file may
+// hold the bodies of a whole batch); owns the descriptor.
 class Body {
 public:
     Body() = default;
-    Body(int fd, std::uint64_t size) noexcept : fd_(fd), size_(size) {}
-    Body(Body&& o) noexcept : fd_(o.fd_), size_(o.size_) { o.fd_ = -1; }
+    Body(int fd, std::uint64_t size, std::uint64_t offset = 0) noexcept : fd_(fd), size_(size), offset_(offset) {}
+    Body(Body&& o) noexcept : fd_(o.fd_), size_(o.size_), offset_(o.offset_) { o.fd_ = -1; }
     Body& operator=(Body&& o) noexcept;
     Body(const Body&) = delete;
     Body& operator=(const Body&) = delete;
     ~Body();
     int fd() const noexcept { return fd_; }
     std::uint64_t size() const noexcept { return size_; }
+    std::uint64_t offset() const noexcept { return offset_; }
 
 private:
     int fd_ = -1;
     std::uint64_t size_ = 0;
+    std::uint64_t offset_ = 0;
 };
 
 // One store is used by one thread at a time; several processes may open the same queue

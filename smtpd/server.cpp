@@ -132,8 +132,14 @@ int serve(const Config& config) {
         relay::SqliteStoreOptions so;
         so.dir = config.relay.queue_dir;
         so.max_message_size = config.relay.max_message_size;
-        std::unique_ptr<relay::Store> relay_store = relay::SqliteStore::open(so);
-        std::unique_ptr<relay::Store> writer_store = relay::SqliteStore::open(so);
+        std::unique_ptr<relay::Store> writer_store;
+        std::unique_ptr<relay::Store> relay_store;
+        {
+            relay::SqliteStoreOptions results = so;
+            results.sync_every_commit = false;  // a lost result is a delivery made twice
+            relay_store = relay::SqliteStore::open(results);
+        }
+        writer_store = relay::SqliteStore::open(so);
         relay_engine = std::make_unique<relay::Relay>(config.relay, std::move(relay_store), shared->hostname);
         maildir = std::make_unique<smtpd::QueueWriter>(std::move(writer_store), shared->hostname,
                                                        [r = relay_engine.get()] { r->poke(); });

@@ -133,16 +133,20 @@ class Relay(RelayTestCase):
         # The log line is written at the end of the engine's turn, after the result.
         line = re.compile(r"delivery id=%s to=r1@\[127\.0\.0\.2\] .*status=sent" % qid)
         self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
-        # Delivered to everyone: the body leaves the spool, the row stays for `status`.
-        self.assertFalse(os.path.exists(os.path.join(self.tmp, "queue", "spool", qid)))
         # Messages that come one by one share the connection (it waits a moment when idle).
-        for i in range(3):
-            self.send(s.port, "sender@example.org", ["r3@[127.0.0.2]"], "<next-%d@example.org>" % i)
+        more = [self.send(s.port, "sender@example.org", ["r3@[127.0.0.2]"], "<next-%d@example.org>" % i)
+                for i in range(3)]
         msgs = rx.wait_for(4)
         self.assertEqual(len(msgs), 4)
         sessions = {m.split(b"\n")[1] for m in msgs[1:]}
         self.assertEqual(len(sessions), 1, sessions)
+        for q in more:
+            self.assertTrue(self.wait_status(q, "sent"), q)
         self.assert_stopped_cleanly(s)
+        # Delivered to everyone: the bodies leave the spool (the file the server appended
+        # them to goes when it is let go at the stop), the rows stay for `status`.
+        self.assertEqual(os.listdir(os.path.join(self.tmp, "queue", "spool")), [])
+        self.assertEqual(self.status(qid), "sent")
 
     def test_refused_recipient_bounces_to_the_sender_and_a_bounce_never_bounces(self):
         if not system_python_has("flufl.bounce"):

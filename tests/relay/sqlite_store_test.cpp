@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -38,7 +39,8 @@ std::string read_body(Store& s, MessageId id) {
     EXPECT_TRUE(r) << r.detail;
     std::string out(b.size(), '\0');
     if (!out.empty()) {
-        EXPECT_EQ(::pread(b.fd(), out.data(), out.size(), 0), static_cast<ssize_t>(out.size()));
+        EXPECT_EQ(::pread(b.fd(), out.data(), out.size(), static_cast<off_t>(b.offset())),
+                  static_cast<ssize_t>(out.size()));
     }
     return out;
 }
@@ -265,6 +267,8 @@ TEST_F(SqliteStoreTest, RetryAllAndFlush) {
 
 TEST_F(SqliteStoreTest, RemoveForgetsRowsAndBody) {
     const MessageId id = add(message({"a@x.test", "b@x.test"}));
+    store_.reset();
+    store_ = open();  // a new store appends to a new spool file
     const MessageId kept = add(message({"c@x.test"}));
     EXPECT_EQ(files_in("spool"), 2u);
     ASSERT_TRUE(store_->remove(id));
@@ -353,9 +357,13 @@ TEST_F(SqliteStoreTest, OrphansAreLeftAloneWhileAnotherOpenerMayBeWritingThem) {
 
 TEST_F(SqliteStoreTest, RowWithoutBodyIsReportedAtOpen) {
     const MessageId lost = add(message({"a@x.test"}));
+    ASSERT_EQ(files_in("spool"), 1u);
+    const fs::path lost_file = fs::directory_iterator(dir_ + "/queue/spool")->path();
+    store_.reset();
+    store_ = open();
     const MessageId fine = add(message({"b@x.test"}));
     store_.reset();
-    fs::remove(dir_ + "/queue/spool/" + lost.text());
+    fs::remove(lost_file);
     store_ = open();
     EXPECT_EQ(store_->recovery().missing_bodies, std::vector<MessageId>{lost});
     Body b;
@@ -377,9 +385,59 @@ TEST_F(SqliteStoreTest, BatchOfAThousandIsOneCommit) {
     ASSERT_EQ(ids.size(), 1000u);
     EXPECT_TRUE(std::is_sorted(ids.begin(), ids.end()));
     EXPECT_EQ(std::set<MessageId>(ids.begin(), ids.end()).size(), 1000u);
-    EXPECT_EQ(files_in("spool"), 1000u);
+    EXPECT_EQ(files_in("spool"), 1u);  // the batch's bodies share one spool file
     EXPECT_EQ(due(kNow, 5000).size(), 1000u);
     EXPECT_EQ(show(ids[999]).recipients[0].address, "r999@x.test");
+    NewMessage more = message({"s@x.test"});
+    ASSERT_TRUE(store_->enqueue({&more, 1}, kNow, ids));
+    EXPECT_EQ(files_in("spool"), 1u);  // and the next batch is appended to it
+}
+
+TEST_F(SqliteStoreTest, ABatchSpoolFileGoesWhenNoMessageInItNeedsItsBody) {
+    std::vector<NewMessage> batch{message({"a@x.test"}, "body a"), message({"b@x.test"}, ""),
+                                  message({"c@x.test", "d@x.test"}, "body c")};
+    std::vector<MessageId> ids;
+    ASSERT_TRUE(store_->enqueue(batch, kNow, ids));
+    ASSERT_EQ(ids.size(), 3u);
+    EXPECT_EQ(files_in("spool"), 1u);
+    EXPECT_EQ(read_body(*store_, ids[0]), "body a");
+    EXPECT_EQ(read_body(*store_, ids[1]), "");
+    EXPECT_EQ(read_body(*store_, ids[2]), "body c");
+    record(ids[0], 0, Outcome::Sent, "250 ok");
+    ASSERT_TRUE(store_->remove(ids[1]));
+    record(ids[2], 0, Outcome::Sent, "250 ok");
+    EXPECT_EQ(files_in("spool"), 1u);  // c has a recipient pending
+    EXPECT_EQ(read_body(*store_, ids[2]), "body c");
+    record(ids[2], 1, Outcome::PermFail, "550 no");
+    EXPECT_EQ(files_in("spool"), 1u);  // failed: kept for `retry`
+    ASSERT_TRUE(store_->retry(ids[2], kNow));
+    record(ids[2], 1, Outcome::Sent, "250 at last");
+    EXPECT_EQ(files_in("spool"), 1u);  // nobody needs it, but this store still appends to it
+    auto other = open();               // another store (a delivery engine) cannot take it
+    NewMessage next = message({"e@x.test"});
+    std::vector<MessageId> next_ids;
+    ASSERT_TRUE(other->enqueue({&next, 1}, kNow, next_ids));
+    EXPECT_EQ(files_in("spool"), 2u);
+    store_.reset();                    // the store lets it go: deleted
+    EXPECT_EQ(files_in("spool"), 1u);
+    store_ = std::move(other);
+    EXPECT_EQ(status_of(ids[0]), Status::Sent);
+    EXPECT_EQ(status_of(ids[2]), Status::Sent);
+    EXPECT_EQ(read_body(*store_, next_ids[0]), "Subject: hi\r\n\r\nhello\r\n");
+}
+
+TEST_F(SqliteStoreTest, ASpoolFileThatOnlyDeliveredMessagesUseIsRemovedAtOpen) {
+    const MessageId id = add(message({"a@x.test"}));
+    const fs::path file = fs::directory_iterator(dir_ + "/queue/spool")->path();
+    record(id, 0, Outcome::Sent, "250 ok");
+    fs::copy_file(file, dir_ + "/saved");
+    store_.reset();
+    EXPECT_FALSE(fs::exists(file));
+    fs::rename(dir_ + "/saved", file);  // as if the store had crashed before its unlink
+    store_ = open();
+    EXPECT_EQ(store_->recovery().orphans_removed, 1u);
+    EXPECT_EQ(files_in("spool"), 0u);
+    EXPECT_EQ(status_of(id), Status::Sent);
 }
 
 TEST_F(SqliteStoreTest, BatchIsAllOrNothing) {
@@ -426,19 +484,55 @@ TEST_F(SqliteStoreTest, BodyFileIsMovedIntoTheSpool) {
 
 TEST_F(SqliteStoreTest, TwoOpenersNeverShareAnId) {
     // Two stores on one queue stand for a server and the command line: their counters run
-    // apart, and O_EXCL on the body file keeps their ids apart.
+    // apart; ids are taken inside the write transaction above the largest, and O_EXCL
+    // keeps the spool file names apart.
     auto second = open();
     std::set<MessageId> seen;
     for (int i = 0; i < 200; ++i) {
         Store& s = i % 2 ? static_cast<Store&>(*second) : *store_;
-        NewMessage m = message({"a@x.test"}, std::to_string(i));
+        std::vector<NewMessage> batch{message({"a@x.test"}, std::to_string(i)),
+                                      message({"b@x.test"}, std::to_string(i) + "b")};
         std::vector<MessageId> ids;
-        ASSERT_TRUE(s.enqueue({&m, 1}, kNow, ids));
-        ASSERT_EQ(ids.size(), 1u);
+        ASSERT_TRUE(s.enqueue(batch, kNow, ids));
+        ASSERT_EQ(ids.size(), 2u);
         EXPECT_TRUE(seen.insert(ids[0]).second) << ids[0].text();
+        EXPECT_TRUE(seen.insert(ids[1]).second) << ids[1].text();
         EXPECT_EQ(read_body(*store_, ids[0]), std::to_string(i));
+        EXPECT_EQ(read_body(*store_, ids[1]), std::to_string(i) + "b");
     }
-    EXPECT_EQ(files_in("spool"), 200u);
+    EXPECT_EQ(files_in("spool"), 2u);  // one append file each
+}
+
+TEST_F(SqliteStoreTest, AQueueOfSchemaOneIsMigrated) {
+    // Schema 1 (2026-12-06): a spool file per message, named after it.
+    store_.reset();
+    fs::remove_all(dir_ + "/queue");
+    fs::create_directories(dir_ + "/queue/spool");
+    const MessageId id{0x0191d2c4a7f00001};
+    std::ofstream(dir_ + "/queue/spool/" + id.text()) << "old body";
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open((dir_ + "/queue/queue.db").c_str(), &db), SQLITE_OK);
+    const std::string v1 =
+        "CREATE TABLE message (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL, sender TEXT NOT NULL, "
+        "size INTEGER NOT NULL, created INTEGER NOT NULL, status INTEGER NOT NULL, recipients INTEGER NOT NULL, "
+        "pending INTEGER NOT NULL, failed INTEGER NOT NULL, next_attempt INTEGER);"
+        "CREATE INDEX message_due ON message(next_attempt) WHERE status = 0;"
+        "CREATE INDEX message_status ON message(status, id);"
+        "CREATE TABLE recipient (message INTEGER NOT NULL, n INTEGER NOT NULL, address TEXT NOT NULL, "
+        "status INTEGER NOT NULL, attempts INTEGER NOT NULL, last_reply TEXT NOT NULL, next_attempt INTEGER, "
+        "PRIMARY KEY (message, n)) WITHOUT ROWID;"
+        "INSERT INTO message VALUES (" + std::to_string(id.value) + ", 1, 'a@x.test', 8, 1, 0, 1, 1, 0, 1);"
+        "INSERT INTO recipient VALUES (" + std::to_string(id.value) + ", 0, 'b@x.test', 0, 0, '', 1);"
+        "PRAGMA user_version = 1;";
+    ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+    store_ = open();
+    EXPECT_EQ(store_->recovery().orphans_removed, 0u);
+    EXPECT_TRUE(store_->recovery().missing_bodies.empty());
+    EXPECT_EQ(read_body(*store_, id), "old body");
+    EXPECT_GT(add(message({"c@x.test"})), id);
+    record(id, 0, Outcome::Sent, "250 ok");
+    EXPECT_FALSE(fs::exists(dir_ + "/queue/spool/" + id.text()));
 }
 
 }  // namespace
