@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,6 +32,7 @@
 #include "proto/client_session.hpp"
 #include "relay/dns.hpp"
 #include "relay/dns_poll.hpp"
+#include "relay/host_lookup.hpp"
 #include "relay/retry.hpp"
 
 namespace ringmail::relay {
@@ -54,6 +54,7 @@ constexpr std::uint64_t kReplyWaitMs = 300'000;       // RFC 5321 4.5.3.2: 5 min
 constexpr std::uint64_t kEndOfDataWaitMs = 600'000;   // 4.5.3.2.6: 10 minutes after the final dot
 constexpr std::uint64_t kHandshakeMs = 60'000;
 constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
+constexpr std::uint64_t kHostLookupMs = 30'000;  // the smarthost's name, as an MX lookup's limit
 // A connection with nothing to send waits this long for the next message to its
 // destination before QUIT (as Postfix's connection cache): a stream of messages arriving
 // one by one then shares connections instead of opening one each.
@@ -158,29 +159,6 @@ bool split_host_port(const std::string& s, std::string& host, std::string& port)
     return !host.empty() && !port.empty();
 }
 
-Route resolve_host(const std::string& host, const std::string& port) {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* list = nullptr;
-    Route r;
-    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
-    if (rc != 0) {
-        r.kind = Route::Kind::TempFail;
-        r.reason = host + ": " + ::gai_strerror(rc);
-        return r;
-    }
-    for (addrinfo* a = list; a; a = a->ai_next) {
-        Target t;
-        t.host = host;
-        std::memcpy(&t.addr, a->ai_addr, a->ai_addrlen);
-        t.len = a->ai_addrlen;
-        r.targets.push_back(t);
-    }
-    ::freeaddrinfo(list);
-    return r;
-}
-
 // `host` at an IPv4 (4 bytes) or IPv6 (16 bytes) address in network order, on `port`.
 Target make_target(std::string host, const std::uint8_t* bytes, std::size_t size, std::uint16_t port) {
     Target t;
@@ -238,6 +216,8 @@ struct Relay::Engine final : io::Handler {
     void take(const ScheduleEntry& e);
     std::string destination_of(const std::string& address) const;
     bool ensure_route(Destination& d);
+    void set_route(Destination& d, Route r);
+    void on_smarthost_route(Route r);
     void on_mx(const std::string& key, const MxResult& r);
     void start_links();
     // Connections.
@@ -277,6 +257,7 @@ struct Relay::Engine final : io::Handler {
     std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
     std::string dns_error;
     std::optional<DnsPoll> dns_poll;
+    HostLookup smarthost_lookup{[this] { inbox.wake(); }};  // after inbox: it wakes it
     std::atomic<bool> stopping{false};
     std::atomic<bool> poked{false};
 
@@ -348,6 +329,7 @@ void Relay::Engine::run() {
         if (ring.turn(&kWait) < 0) break;
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
+        if (auto r = smarthost_lookup.take()) on_smarthost_route(std::move(*r));
         if (poked.exchange(false, std::memory_order_acq_rel)) poll_due = true;
         // The results of deliveries just finished are written before the store is asked
         // what is due: until then it still calls those messages due.
@@ -435,13 +417,21 @@ bool Relay::Engine::ensure_route(Destination& d) {
     const Time now = now_s();
     if (now < d.routed_until) return d.route.kind == Route::Kind::Ok;
     Route r;
-    if (d.key.empty()) {  // the smarthost
+    if (d.key.empty()) {  // the smarthost: the system's resolver, off this thread
         std::string host, port;
         if (!split_host_port(cfg.smarthost, host, port)) {
             r.kind = Route::Kind::TempFail;
             r.reason = "bad smarthost " + cfg.smarthost;
         } else {
-            r = resolve_host(host, port);
+            // Asynchronous unless an IP address: on_smarthost_route() sets the route.
+            if (d.routing) return false;
+            smarthost_lookup.start(host, port, ring.now_ms());
+            auto answer = smarthost_lookup.take();
+            if (!answer) {
+                d.routing = true;
+                return false;
+            }
+            r = std::move(*answer);
         }
     } else if (d.key == "?") {
         r.kind = Route::Kind::PermFail;
@@ -465,16 +455,29 @@ bool Relay::Engine::ensure_route(Destination& d) {
         resolver->resolve(d.key, ring.now_ms(), [this, key = d.key](const MxResult& m) { on_mx(key, m); });
         return !d.routing && d.route.kind == Route::Kind::Ok && now_s() < d.routed_until;
     }
+    set_route(d, std::move(r));
+    return d.route.kind == Route::Kind::Ok;
+}
+
+// A route found (kept kRouteCacheSeconds), or the failure every delivery waiting gets.
+void Relay::Engine::set_route(Destination& d, Route r) {
     if (r.kind == Route::Kind::Ok && r.targets.empty()) {
         r.kind = Route::Kind::TempFail;
         r.reason = "no address for " + (d.key.empty() ? cfg.smarthost : d.key);
     }
     d.route = std::move(r);
-    d.routed_until = now + kRouteCacheSeconds;
-    if (d.route.kind == Route::Kind::Ok) return true;
-    fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
-                 d.route.status);
-    return false;
+    d.routed_until = now_s() + kRouteCacheSeconds;
+    if (d.route.kind != Route::Kind::Ok)
+        fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
+                     d.route.status);
+}
+
+// The smarthost's addresses from the lookup thread (or its failure, or the timeout).
+void Relay::Engine::on_smarthost_route(Route r) {
+    const auto it = dests.find("");
+    if (it == dests.end()) return;
+    it->second.routing = false;
+    set_route(it->second, std::move(r));
 }
 
 void Relay::Engine::start_links() {
@@ -786,6 +789,7 @@ void Relay::Engine::on_tick() {
     poll_due = true;
     const std::uint64_t now = ring.now_ms();
     if (resolver) resolver->expire(now);
+    smarthost_lookup.expire(now, kHostLookupMs);
     std::vector<Link*> late;
     links.for_each([&](io::SlotId, Link& l) {
         if (!l.closed && l.deadline_ms != 0 && now >= l.deadline_ms) late.push_back(&l);
