@@ -50,8 +50,6 @@ namespace {
 
 constexpr unsigned kBufCount = 64;
 constexpr unsigned kBufSize = 16 * 1024;   // replies are small
-constexpr std::uint64_t kReplyWaitMs = 300'000;       // RFC 5321 4.5.3.2: 5 minutes per reply
-constexpr std::uint64_t kEndOfDataWaitMs = 600'000;   // 4.5.3.2.6: 10 minutes after the final dot
 constexpr std::uint64_t kHandshakeMs = 60'000;
 constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
 constexpr std::uint64_t kHostLookupMs = 30'000;  // the smarthost's name, as an MX lookup's limit
@@ -101,6 +99,7 @@ struct Link {
     std::string headers;       // the current message's header section, for a bounce
     std::string in, out;
     std::uint64_t deadline_ms = 0;
+    std::uint64_t sent_mark = 0;   // stream.bytes_sent() when the deadline was set
     std::uint64_t idle_since = 0;  // Ready with nothing to send, since then (0: busy)
     const Target& host() const { return targets[target]; }
 };
@@ -204,6 +203,7 @@ struct Relay::Engine final : io::Handler {
         policy.max = cfg.retry_max;
         policy.max_attempts = cfg.max_attempts;
         policy.max_age = cfg.max_age;
+        if (cfg.reply_timeout) timeouts = ClientTimeouts::all(std::uint64_t(cfg.reply_timeout) * 1000);
         per_destination = cfg.connections_per_destination ? cfg.connections_per_destination : cfg.connections;
         max_held = std::max<std::size_t>(100, std::size_t(cfg.connections) * cfg.messages_per_connection * 2);
     }
@@ -225,6 +225,9 @@ struct Relay::Engine final : io::Handler {
     void on_stream(Link& l, io::StreamEvent ev, std::string_view bytes);
     void begin_session(Link& l);
     void drive(Link& l);
+    void arm_wait(Link& l);
+    std::uint64_t wait_ms(const Link& l) const;
+    std::string timeout_reason(const Link& l) const;
     bool take_next(Link& l);
     void finish_delivery(Link& l);
     void link_failed(Link& l, const std::string& why);
@@ -244,6 +247,7 @@ struct Relay::Engine final : io::Handler {
     std::unique_ptr<Store> store;
     std::string hostname;
     RetryPolicy policy;
+    ClientTimeouts timeouts;
     unsigned per_destination = 5;
     std::size_t max_held = 1000;
 
@@ -586,7 +590,9 @@ void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view byte
         l.in.append(bytes);
         return drive(l);
     case io::StreamEvent::Writable:  // also TLS records of its own (a handshake's last flight)
-        if (!l.stream.send(l.out)) link_failed(l, "TLS write failed");
+        if (!l.stream.send(l.out)) return link_failed(l, "TLS write failed");
+        // What was written is out: the wait for its reply starts now (4.5.3.2.6: after the dot).
+        if (l.session && l.session->state() == proto::ClientState::Busy && !l.stream.handshaking()) arm_wait(l);
         return;
     case io::StreamEvent::PeerClosed:
     case io::StreamEvent::Failed:
@@ -613,7 +619,7 @@ void Relay::Engine::begin_session(Link& l) {
         o.starttls_if_offered = cfg.tls == RelayTls::Opportunistic && tls;
     }
     l.session = std::make_unique<proto::ClientSession>(std::move(o));
-    l.deadline_ms = ring.now_ms() + kReplyWaitMs;
+    arm_wait(l);
     drive(l);
 }
 
@@ -673,13 +679,53 @@ void Relay::Engine::drive(Link& l) {
             break;
         }
         if (l.in.empty()) {
-            l.deadline_ms = ring.now_ms() + (l.current ? kEndOfDataWaitMs : kReplyWaitMs);
+            arm_wait(l);
             return;
         }
         const std::size_t used = s.feed(l.in);
         l.in.erase(0, used);
         if (used == 0 && s.state() == ClientState::Busy) return;  // a partial line: wait for more
     }
+}
+
+// RFC 5321 4.5.3.2: the deadline of what the connection waits for now.
+void Relay::Engine::arm_wait(Link& l) {
+    l.sent_mark = l.stream.bytes_sent();
+    l.deadline_ms = ring.now_ms() + wait_ms(l);
+}
+
+// The reply due first; while the body goes out, each send's progress (4.5.3.2.5).
+std::uint64_t Relay::Engine::wait_ms(const Link& l) const {
+    using proto::Awaiting;
+    switch (l.session->awaiting()) {
+    case Awaiting::Greeting: return timeouts.greeting_ms;
+    case Awaiting::Mail: return timeouts.mail_ms;
+    case Awaiting::Rcpt: return timeouts.rcpt_ms;
+    case Awaiting::Data: return timeouts.data_ms;
+    case Awaiting::EndOfData: return l.stream.sending() ? timeouts.data_block_ms : timeouts.data_end_ms;
+    case Awaiting::Nothing:
+    case Awaiting::Other: break;
+    }
+    return timeouts.other_ms;
+}
+
+std::string Relay::Engine::timeout_reason(const Link& l) const {
+    using proto::Awaiting;
+    const std::string host = l.targets.empty() ? std::string("the server") : l.host().host;
+    // Connecting or a TLS handshake: their own deadlines.
+    if (!l.session || l.stream.handshaking()) return "timed out waiting for " + host;
+    switch (l.session->awaiting()) {
+    case Awaiting::Greeting: return "timed out waiting for the greeting of " + host;
+    case Awaiting::Mail: return "timed out waiting for " + host + " to answer MAIL";
+    case Awaiting::Rcpt: return "timed out waiting for " + host + " to answer RCPT";
+    case Awaiting::Data: return "timed out waiting for " + host + " to answer DATA";
+    case Awaiting::EndOfData:
+        if (l.stream.sending()) return "timed out sending the message to " + host;
+        return "timed out waiting for " + host + " to answer the end of the message";
+    case Awaiting::Nothing:
+    case Awaiting::Other: break;
+    }
+    return "timed out waiting for " + host + " to answer";
 }
 
 // The next delivery for this connection's destination, highest priority first.
@@ -792,10 +838,13 @@ void Relay::Engine::on_tick() {
     smarthost_lookup.expire(now, kHostLookupMs);
     std::vector<Link*> late;
     links.for_each([&](io::SlotId, Link& l) {
-        if (!l.closed && l.deadline_ms != 0 && now >= l.deadline_ms) late.push_back(&l);
+        if (l.closed || l.deadline_ms == 0) return;
+        // RFC 5321 4.5.3.2.5: a send of the body that moved since gets its time again.
+        if (l.session && l.stream.sending() && !l.stream.handshaking() && l.stream.bytes_sent() != l.sent_mark)
+            arm_wait(l);
+        if (now >= l.deadline_ms) late.push_back(&l);
     });
-    for (Link* l : late)
-        link_failed(*l, "timed out waiting for " + (l->targets.empty() ? std::string("the server") : l->host().host));
+    for (Link* l : late) link_failed(*l, timeout_reason(*l));
     // Idle past kIdleMs: QUIT (drive() sees the time is up).
     links.for_each([this, now](io::SlotId, Link& l) {
         if (!l.closed && l.idle_since != 0 && now >= l.idle_since + kIdleMs) drive(l);

@@ -471,5 +471,21 @@ class SmarthostByName(RelayTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class Timeouts(RelayTestCase):
+    def test_a_server_that_never_answers_is_given_up_for_now(self):
+        # Connections complete in the kernel's backlog; nobody ever reads or writes them.
+        stalled = socket.socket()
+        self.addCleanup(stalled.close)
+        stalled.bind(("127.0.0.2", 0))
+        stalled.listen(16)
+        s = self.relay({"smarthost": "127.0.0.2:%d" % stalled.getsockname()[1], "reply_timeout": "1s"})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"])
+        line = re.compile(r"delivery id=%s .*status=deferred reply=\"timed out waiting for the greeting of "
+                          r"127\.0\.0\.2\"" % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
+        self.assertEqual(self.status(qid), "queued")
+        self.assert_stopped_cleanly(s)
+
+
 if __name__ == "__main__":
     unittest.main()
