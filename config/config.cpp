@@ -202,6 +202,9 @@ const Key relay_keys[] = {
     {"connect_timeout", [](Config& c, const std::string& k, const std::string& v) {
          c.relay.connect_timeout = static_cast<unsigned>(duration(k, v, 1, 3600));
      }},
+    {"reply_timeout", [](Config& c, const std::string& k, const std::string& v) {
+         c.relay.reply_timeout = static_cast<unsigned>(duration(k, v, 0, 3600));
+     }},
     {"retry_base", [](Config& c, const std::string& k, const std::string& v) { c.relay.retry_base = duration(k, v, 1, 86400); }},
     {"retry_max", [](Config& c, const std::string& k, const std::string& v) { c.relay.retry_max = duration(k, v, 1, 30 * 86400); }},
     {"max_attempts", [](Config& c, const std::string& k, const std::string& v) {

@@ -34,6 +34,8 @@ struct RelayConfig {
     unsigned connections_per_destination = 0;          // 0: as `connections`
     unsigned messages_per_connection = 100;
     unsigned connect_timeout = 30;                     // seconds for TCP connect
+    unsigned reply_timeout = 0;  // seconds for every reply and body send (tests); 0: RFC 5321
+                                 // 4.5.3.2's for each (relay::ClientTimeouts)
     std::int64_t retry_base = 300;                     // seconds: first retry (then doubling)
     std::int64_t retry_max = 4 * 3600;                 // seconds: longest wait between tries
     unsigned max_attempts = 0;                         // 0: only max_age ends retries

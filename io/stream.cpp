@@ -249,6 +249,7 @@ void Stream::on_send(int res, Emit emit, void* ctx) noexcept {
         return;
     }
     sent_ += static_cast<std::size_t>(res);
+    bytes_sent_ += static_cast<std::uint64_t>(res);
     if (sent_ < sending_.size()) {  // short send: the rest goes next
         arm_send();
         return;

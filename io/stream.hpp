@@ -72,6 +72,8 @@ public:
     // Ciphertext or plaintext owed (handshake records, the clear 220) waits to go.
     bool has_pending_output() const noexcept;
     bool sending() const noexcept { return send_armed_; }
+    // Bytes the socket has taken so far (ciphertext under TLS): whether a long send moves.
+    std::uint64_t bytes_sent() const noexcept { return bytes_sent_; }
 
     void pause_reading() noexcept;   // cancels the receive; bytes wait in the kernel
     void resume_reading() noexcept;  // re-arms it, unless the stream is closed or done
@@ -121,6 +123,7 @@ private:
     std::string clear_;          // plaintext owed before any TLS bytes
     std::string sending_;        // the bytes of the send in flight
     std::size_t sent_ = 0;
+    std::uint64_t bytes_sent_ = 0;
     std::unique_ptr<sockaddr_storage> target_;  // connect target; the kernel reads it when the SQE runs
 };
 

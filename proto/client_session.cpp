@@ -324,6 +324,20 @@ void ClientSession::on_transaction(ServerReply&& r) {
     }
 }
 
+Awaiting ClientSession::awaiting() const noexcept {
+    if (state_ != ClientState::Busy) return Awaiting::Nothing;
+    if (phase_ == Phase::Greeting) return Awaiting::Greeting;
+    if (phase_ != Phase::Transaction || pending_.empty()) return Awaiting::Other;
+    switch (pending_.front()) {  // the reply due first; pipelined ones follow it
+    case Pending::Mail: return Awaiting::Mail;
+    case Pending::Rcpt: return Awaiting::Rcpt;
+    case Pending::Data: return Awaiting::Data;
+    case Pending::EndOfData: return Awaiting::EndOfData;
+    case Pending::Rset: break;
+    }
+    return Awaiting::Other;
+}
+
 void ClientSession::finish_transaction() {
     if (!pending_.empty()) return;  // pipelined replies still due
     body_.clear();

@@ -72,6 +72,17 @@ enum class ClientState : std::uint8_t {
     Failed,   // error() says why; last_reply() holds the server's reply if any
 };
 
+// The reply a Busy session waits for next: RFC 5321 4.5.3.2 gives each its own timeout.
+enum class Awaiting : std::uint8_t {
+    Nothing,    // not Busy
+    Greeting,   // the 220 (4.5.3.2.1)
+    Mail,       // MAIL's reply (4.5.3.2.2)
+    Rcpt,       // RCPT's (4.5.3.2.3)
+    Data,       // DATA's 354 (4.5.3.2.4)
+    EndOfData,  // the reply to the final dot; until it is written, the body goes out (4.5.3.2.5, .6)
+    Other,      // EHLO, HELO, STARTTLS, AUTH, RSET, a command, QUIT
+};
+
 // The outcome of one message; per recipient, per RFC 5321 3.3.
 struct MailResult {
     ServerReply mail;                // reply to MAIL FROM
@@ -97,6 +108,7 @@ public:
     std::string& output() noexcept { return out_; }
 
     ClientState state() const noexcept { return state_; }
+    Awaiting awaiting() const noexcept;
     ClientError error() const noexcept { return error_; }
     const ServerReply& last_reply() const noexcept { return last_; }
     const Extensions& extensions() const noexcept { return ext_; }

@@ -7,7 +7,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -33,6 +32,7 @@
 #include "proto/client_session.hpp"
 #include "relay/dns.hpp"
 #include "relay/dns_poll.hpp"
+#include "relay/host_lookup.hpp"
 #include "relay/retry.hpp"
 
 namespace ringmail::relay {
@@ -50,10 +50,9 @@ namespace {
 
 constexpr unsigned kBufCount = 64;
 constexpr unsigned kBufSize = 16 * 1024;   // replies are small
-constexpr std::uint64_t kReplyWaitMs = 300'000;       // RFC 5321 4.5.3.2: 5 minutes per reply
-constexpr std::uint64_t kEndOfDataWaitMs = 600'000;   // 4.5.3.2.6: 10 minutes after the final dot
 constexpr std::uint64_t kHandshakeMs = 60'000;
 constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
+constexpr std::uint64_t kHostLookupMs = 30'000;  // the smarthost's name, as an MX lookup's limit
 // A connection with nothing to send waits this long for the next message to its
 // destination before QUIT (as Postfix's connection cache): a stream of messages arriving
 // one by one then shares connections instead of opening one each.
@@ -100,6 +99,7 @@ struct Link {
     std::string headers;       // the current message's header section, for a bounce
     std::string in, out;
     std::uint64_t deadline_ms = 0;
+    std::uint64_t sent_mark = 0;   // stream.bytes_sent() when the deadline was set
     std::uint64_t idle_since = 0;  // Ready with nothing to send, since then (0: busy)
     const Target& host() const { return targets[target]; }
 };
@@ -163,29 +163,6 @@ bool split_host_port(const std::string& s, std::string& host, std::string& port)
     return !host.empty() && !port.empty();
 }
 
-Route resolve_host(const std::string& host, const std::string& port) {
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_family = AF_UNSPEC;
-    addrinfo* list = nullptr;
-    Route r;
-    const int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &list);
-    if (rc != 0) {
-        r.kind = Route::Kind::TempFail;
-        r.reason = host + ": " + ::gai_strerror(rc);
-        return r;
-    }
-    for (addrinfo* a = list; a; a = a->ai_next) {
-        Target t;
-        t.host = host;
-        std::memcpy(&t.addr, a->ai_addr, a->ai_addrlen);
-        t.len = a->ai_addrlen;
-        r.targets.push_back(t);
-    }
-    ::freeaddrinfo(list);
-    return r;
-}
-
 // `host` at an IPv4 (4 bytes) or IPv6 (16 bytes) address in network order, on `port`.
 Target make_target(std::string host, const std::uint8_t* bytes, std::size_t size, std::uint16_t port) {
     Target t;
@@ -231,6 +208,7 @@ struct Relay::Engine final : io::Handler {
         policy.max = cfg.retry_max;
         policy.max_attempts = cfg.max_attempts;
         policy.max_age = cfg.max_age;
+        if (cfg.reply_timeout) timeouts = ClientTimeouts::all(std::uint64_t(cfg.reply_timeout) * 1000);
         per_destination = cfg.connections_per_destination ? cfg.connections_per_destination : cfg.connections;
         max_held = std::max<std::size_t>(100, std::size_t(cfg.connections) * cfg.messages_per_connection * 2);
     }
@@ -243,6 +221,8 @@ struct Relay::Engine final : io::Handler {
     void take(const ScheduleEntry& e);
     std::string destination_of(const std::string& address) const;
     bool ensure_route(Destination& d);
+    void set_route(Destination& d, Route r);
+    void on_smarthost_route(Route r);
     void on_mx(const std::string& key, const MxResult& r);
     void start_links();
     // Connections.
@@ -250,6 +230,9 @@ struct Relay::Engine final : io::Handler {
     void on_stream(Link& l, io::StreamEvent ev, std::string_view bytes);
     void begin_session(Link& l);
     void drive(Link& l);
+    void arm_wait(Link& l);
+    std::uint64_t wait_ms(const Link& l) const;
+    std::string timeout_reason(const Link& l) const;
     bool take_next(Link& l);
     void finish_delivery(Link& l);
     void link_failed(Link& l, const std::string& why);
@@ -269,6 +252,7 @@ struct Relay::Engine final : io::Handler {
     std::unique_ptr<Store> store;
     std::string hostname;
     RetryPolicy policy;
+    ClientTimeouts timeouts;
     unsigned per_destination = 5;
     std::size_t max_held = 1000;
 
@@ -282,6 +266,7 @@ struct Relay::Engine final : io::Handler {
     std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
     std::string dns_error;
     std::optional<DnsPoll> dns_poll;
+    HostLookup smarthost_lookup{[this] { inbox.wake(); }};  // after inbox: it wakes it
     std::atomic<bool> stopping{false};
     std::atomic<bool> poked{false};
 
@@ -353,6 +338,7 @@ void Relay::Engine::run() {
         if (ring.turn(&kWait) < 0) break;
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
+        if (auto r = smarthost_lookup.take()) on_smarthost_route(std::move(*r));
         if (poked.exchange(false, std::memory_order_acq_rel)) poll_due = true;
         // The results of deliveries just finished are written before the store is asked
         // what is due: until then it still calls those messages due.
@@ -440,13 +426,21 @@ bool Relay::Engine::ensure_route(Destination& d) {
     const Time now = now_s();
     if (now < d.routed_until) return d.route.kind == Route::Kind::Ok;
     Route r;
-    if (d.key.empty()) {  // the smarthost
+    if (d.key.empty()) {  // the smarthost: the system's resolver, off this thread
         std::string host, port;
         if (!split_host_port(cfg.smarthost, host, port)) {
             r.kind = Route::Kind::TempFail;
             r.reason = "bad smarthost " + cfg.smarthost;
         } else {
-            r = resolve_host(host, port);
+            // Asynchronous unless an IP address: on_smarthost_route() sets the route.
+            if (d.routing) return false;
+            smarthost_lookup.start(host, port, ring.now_ms());
+            auto answer = smarthost_lookup.take();
+            if (!answer) {
+                d.routing = true;
+                return false;
+            }
+            r = std::move(*answer);
         }
     } else if (d.key == "?") {
         r.kind = Route::Kind::PermFail;
@@ -470,16 +464,29 @@ bool Relay::Engine::ensure_route(Destination& d) {
         resolver->resolve(d.key, ring.now_ms(), [this, key = d.key](const MxResult& m) { on_mx(key, m); });
         return !d.routing && d.route.kind == Route::Kind::Ok && now_s() < d.routed_until;
     }
+    set_route(d, std::move(r));
+    return d.route.kind == Route::Kind::Ok;
+}
+
+// A route found (kept kRouteCacheSeconds), or the failure every delivery waiting gets.
+void Relay::Engine::set_route(Destination& d, Route r) {
     if (r.kind == Route::Kind::Ok && r.targets.empty()) {
         r.kind = Route::Kind::TempFail;
         r.reason = "no address for " + (d.key.empty() ? cfg.smarthost : d.key);
     }
     d.route = std::move(r);
-    d.routed_until = now + kRouteCacheSeconds;
-    if (d.route.kind == Route::Kind::Ok) return true;
-    fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
-                 d.route.status);
-    return false;
+    d.routed_until = now_s() + kRouteCacheSeconds;
+    if (d.route.kind != Route::Kind::Ok)
+        fail_waiting(d, d.route.kind == Route::Kind::PermFail ? Outcome::PermFail : Outcome::TempFail, d.route.reason,
+                     d.route.status);
+}
+
+// The smarthost's addresses from the lookup thread (or its failure, or the timeout).
+void Relay::Engine::on_smarthost_route(Route r) {
+    const auto it = dests.find("");
+    if (it == dests.end()) return;
+    it->second.routing = false;
+    set_route(it->second, std::move(r));
 }
 
 void Relay::Engine::start_links() {
@@ -588,7 +595,9 @@ void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view byte
         l.in.append(bytes);
         return drive(l);
     case io::StreamEvent::Writable:  // also TLS records of its own (a handshake's last flight)
-        if (!l.stream.send(l.out)) link_failed(l, "TLS write failed");
+        if (!l.stream.send(l.out)) return link_failed(l, "TLS write failed");
+        // What was written is out: the wait for its reply starts now (4.5.3.2.6: after the dot).
+        if (l.session && l.session->state() == proto::ClientState::Busy && !l.stream.handshaking()) arm_wait(l);
         return;
     case io::StreamEvent::PeerClosed:
     case io::StreamEvent::Failed:
@@ -615,7 +624,7 @@ void Relay::Engine::begin_session(Link& l) {
         o.starttls_if_offered = cfg.tls == RelayTls::Opportunistic && tls;
     }
     l.session = std::make_unique<proto::ClientSession>(std::move(o));
-    l.deadline_ms = ring.now_ms() + kReplyWaitMs;
+    arm_wait(l);
     drive(l);
 }
 
@@ -675,13 +684,53 @@ void Relay::Engine::drive(Link& l) {
             break;
         }
         if (l.in.empty()) {
-            l.deadline_ms = ring.now_ms() + (l.current ? kEndOfDataWaitMs : kReplyWaitMs);
+            arm_wait(l);
             return;
         }
         const std::size_t used = s.feed(l.in);
         l.in.erase(0, used);
         if (used == 0 && s.state() == ClientState::Busy) return;  // a partial line: wait for more
     }
+}
+
+// RFC 5321 4.5.3.2: the deadline of what the connection waits for now.
+void Relay::Engine::arm_wait(Link& l) {
+    l.sent_mark = l.stream.bytes_sent();
+    l.deadline_ms = ring.now_ms() + wait_ms(l);
+}
+
+// The reply due first; while the body goes out, each send's progress (4.5.3.2.5).
+std::uint64_t Relay::Engine::wait_ms(const Link& l) const {
+    using proto::Awaiting;
+    switch (l.session->awaiting()) {
+    case Awaiting::Greeting: return timeouts.greeting_ms;
+    case Awaiting::Mail: return timeouts.mail_ms;
+    case Awaiting::Rcpt: return timeouts.rcpt_ms;
+    case Awaiting::Data: return timeouts.data_ms;
+    case Awaiting::EndOfData: return l.stream.sending() ? timeouts.data_block_ms : timeouts.data_end_ms;
+    case Awaiting::Nothing:
+    case Awaiting::Other: break;
+    }
+    return timeouts.other_ms;
+}
+
+std::string Relay::Engine::timeout_reason(const Link& l) const {
+    using proto::Awaiting;
+    const std::string host = l.targets.empty() ? std::string("the server") : l.host().host;
+    // Connecting or a TLS handshake: their own deadlines.
+    if (!l.session || l.stream.handshaking()) return "timed out waiting for " + host;
+    switch (l.session->awaiting()) {
+    case Awaiting::Greeting: return "timed out waiting for the greeting of " + host;
+    case Awaiting::Mail: return "timed out waiting for " + host + " to answer MAIL";
+    case Awaiting::Rcpt: return "timed out waiting for " + host + " to answer RCPT";
+    case Awaiting::Data: return "timed out waiting for " + host + " to answer DATA";
+    case Awaiting::EndOfData:
+        if (l.stream.sending()) return "timed out sending the message to " + host;
+        return "timed out waiting for " + host + " to answer the end of the message";
+    case Awaiting::Nothing:
+    case Awaiting::Other: break;
+    }
+    return "timed out waiting for " + host + " to answer";
 }
 
 // The next delivery for this connection's destination, highest priority first.
@@ -791,12 +840,16 @@ void Relay::Engine::on_tick() {
     poll_due = true;
     const std::uint64_t now = ring.now_ms();
     if (resolver) resolver->expire(now);
+    smarthost_lookup.expire(now, kHostLookupMs);
     std::vector<Link*> late;
     links.for_each([&](io::SlotId, Link& l) {
-        if (!l.closed && l.deadline_ms != 0 && now >= l.deadline_ms) late.push_back(&l);
+        if (l.closed || l.deadline_ms == 0) return;
+        // RFC 5321 4.5.3.2.5: a send of the body that moved since gets its time again.
+        if (l.session && l.stream.sending() && !l.stream.handshaking() && l.stream.bytes_sent() != l.sent_mark)
+            arm_wait(l);
+        if (now >= l.deadline_ms) late.push_back(&l);
     });
-    for (Link* l : late)
-        link_failed(*l, "timed out waiting for " + (l->targets.empty() ? std::string("the server") : l->host().host));
+    for (Link* l : late) link_failed(*l, timeout_reason(*l));
     // Idle past kIdleMs: QUIT (drive() sees the time is up).
     links.for_each([this, now](io::SlotId, Link& l) {
         if (!l.closed && l.idle_since != 0 && now >= l.idle_since + kIdleMs) drive(l);

@@ -34,6 +34,19 @@ struct Target {
     std::string ip() const;  // the address as text
 };
 
+// RFC 5321 4.5.3.2: how long the client waits for each reply, and for each send of the
+// body to make progress. `[relay] reply_timeout` (for tests) sets them all to one value.
+struct ClientTimeouts {
+    std::uint64_t greeting_ms = 300'000;    // 4.5.3.2.1: the 220
+    std::uint64_t mail_ms = 300'000;        // 4.5.3.2.2: MAIL's reply
+    std::uint64_t rcpt_ms = 300'000;        // 4.5.3.2.3: each RCPT's
+    std::uint64_t data_ms = 120'000;        // 4.5.3.2.4: DATA's 354
+    std::uint64_t data_block_ms = 180'000;  // 4.5.3.2.5: each send of the body moves
+    std::uint64_t data_end_ms = 600'000;    // 4.5.3.2.6: the reply to the final dot
+    std::uint64_t other_ms = 300'000;       // EHLO, STARTTLS, AUTH, RSET, QUIT: none set; as MAIL
+    static ClientTimeouts all(std::uint64_t ms) noexcept { return {ms, ms, ms, ms, ms, ms, ms}; }
+};
+
 // Where a destination's mail goes, or why it cannot go.
 struct Route {
     enum class Kind : std::uint8_t { Ok, TempFail, PermFail } kind = Kind::Ok;

@@ -453,5 +453,43 @@ class Smarthost(RelayTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class SmarthostByName(RelayTestCase):
+    """The smarthost's name is looked up off the engine's thread by the system's resolver."""
+
+    def test_localhost_by_name(self):
+        rx = Receiver(self, host="127.0.0.1")  # localhost may come as ::1 first: that one is refused
+        s = self.relay({"smarthost": "localhost:%d" % rx.port})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"], "<by-name@example.org>")
+        [m] = rx.wait_for(1)
+        self.assertIn(b"<by-name@example.org>", m)
+        self.assertTrue(self.wait_status(qid, "sent"))
+        self.assertIn('host="localhost [127.0.0.1]"', s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def test_a_name_that_does_not_resolve_is_a_temporary_failure(self):
+        s = self.relay({"smarthost": "no-such-host.invalid:25"})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"])
+        line = re.compile(r"delivery id=%s .*status=deferred reply=\"no-such-host\.invalid: " % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
+        self.assertEqual(self.status(qid), "queued")
+        self.assert_stopped_cleanly(s)
+
+
+class Timeouts(RelayTestCase):
+    def test_a_server_that_never_answers_is_given_up_for_now(self):
+        # Connections complete in the kernel's backlog; nobody ever reads or writes them.
+        stalled = socket.socket()
+        self.addCleanup(stalled.close)
+        stalled.bind(("127.0.0.2", 0))
+        stalled.listen(16)
+        s = self.relay({"smarthost": "127.0.0.2:%d" % stalled.getsockname()[1], "reply_timeout": "1s"})
+        qid = self.send(s.port, "sender@example.org", ["far@example.net"])
+        line = re.compile(r"delivery id=%s .*status=deferred reply=\"timed out waiting for the greeting of "
+                          r"127\.0\.0\.2\"" % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
+        self.assertEqual(self.status(qid), "queued")
+        self.assert_stopped_cleanly(s)
+
+
 if __name__ == "__main__":
     unittest.main()

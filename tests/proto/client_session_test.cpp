@@ -283,6 +283,34 @@ TEST(ClientSession, ConnectionClosedMidDataIsAnError) {
     EXPECT_EQ(r.error, ClientError::ConnectionClosed);
 }
 
+// The engine times each wait by the reply due (RFC 5321 4.5.3.2); pipelined replies count
+// one by one, the first due first.
+TEST(ClientSession, AwaitingNamesTheReplyDueFirst) {
+    ClientSession s({});
+    EXPECT_EQ(s.awaiting(), Awaiting::Greeting);
+    std::string buf = "220 mx\r\n";
+    s.feed(buf);
+    EXPECT_EQ(s.awaiting(), Awaiting::Other);  // EHLO
+    buf = "250-mx\r\n250 PIPELINING\r\n";
+    s.feed(buf);
+    ASSERT_EQ(s.state(), ClientState::Ready);
+    EXPECT_EQ(s.awaiting(), Awaiting::Nothing);
+    const std::vector<std::string> rcpts{"b@y.org", "c@y.org"};
+    ASSERT_EQ(s.send_mail("a@x.org", rcpts, "hi"), ClientError::None);
+    const std::pair<std::string_view, Awaiting> steps[] = {
+        {"250 ok\r\n", Awaiting::Rcpt}, {"250 ok\r\n", Awaiting::Rcpt}, {"250 ok\r\n", Awaiting::Data},
+        {"354 go\r\n", Awaiting::EndOfData}, {"250 queued\r\n", Awaiting::Nothing},
+    };
+    EXPECT_EQ(s.awaiting(), Awaiting::Mail);
+    for (const auto& [reply, next] : steps) {
+        buf = reply;
+        s.feed(buf);
+        EXPECT_EQ(s.awaiting(), next) << reply;
+    }
+    ASSERT_EQ(s.send_mail("a@x.org", rcpts, "again"), ClientError::None);
+    EXPECT_EQ(s.awaiting(), Awaiting::Other);  // RSET first
+}
+
 TEST(ClientSession, RefusesAddressesThatWouldInjectCommands) {
     ClientSession s({});
     std::string buf = "220 mx\r\n250 mx\r\n";
