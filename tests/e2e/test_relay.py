@@ -40,6 +40,7 @@ class Receiver:
         self.out = os.path.join(test.tmp, "received-%s" % host)
         os.mkdir(self.out)
         self.port = port or free_port(host)
+        self.read = {}  # file name: contents
         self.proc = subprocess.Popen([SYSTEM_PYTHON, os.path.join(HERE, "relay_receiver.py"), host, str(self.port),
                                       self.out], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL)
@@ -63,12 +64,14 @@ class Receiver:
             self.proc.stdout.close()
 
     def messages(self):
+        # A stored file is complete (written, then renamed) and never changes: each is read
+        # once, so polling thousands of them (the kill -9 test) stays cheap.
         names = sorted(f for f in os.listdir(self.out) if f.endswith(".eml"))
-        out = []
         for f in names:
-            with open(os.path.join(self.out, f), "rb") as fh:
-                out.append(fh.read())
-        return out
+            if f not in self.read:
+                with open(os.path.join(self.out, f), "rb") as fh:
+                    self.read[f] = fh.read()
+        return [self.read[f] for f in names]
 
     def wait_for(self, n):
         e2e.poll(lambda: len(self.messages()) >= n, WAIT, 0.1)
@@ -237,7 +240,10 @@ class Relay(RelayTestCase):
 
 
 class Durability(RelayTestCase):
-    # Issue 14 names 10,000; CI runs 2,000 (600 under sanitizers, several times slower).
+    # Issue 14 names 10,000. The clients stop at the kill, so what is acknowledged is about
+    # KILL_AFTER plus the backlog then (217-277 in release runs, 1,107 with KILL_AFTER =
+    # 1000), not MESSAGES. 10,000 acknowledged takes over 60 s of delivery here (about
+    # 150/s); docs/BENCHMARKS.md, "kill -9 durability test".
     SANITIZED = os.environ.get("RINGMAIL_SANITIZED") == "1"
     MESSAGES = 600 if SANITIZED else 2000
     KILL_AFTER = 60 if SANITIZED else 200  # delivered when the kill comes
