@@ -1,7 +1,8 @@
 // proto/client_session.cpp — the client state machine: greeting, EHLO (HELO on 5xx),
-// STARTTLS, AUTH, then MAIL/RCPT/DATA per message with RSET between, and QUIT.
-// RFC 5321 3-4, 3207, 4954, 2920. Invariant: every command we write ends in CRLF and
-// holds no other CR or LF; a reply is matched to the oldest command still waiting.
+// STARTTLS, AUTH, then MAIL/RCPT/DATA (or BDAT) per message with RSET between, and QUIT.
+// RFC 5321 3-4, 3207, 4954, 2920, 3030. Invariant: every command we write ends in CRLF
+// and holds no other CR or LF, and so does the body; a reply is matched to the oldest
+// command still waiting.
 #include "proto/client_session.hpp"
 
 #include <algorithm>
@@ -22,7 +23,47 @@ bool non_ascii(std::string_view s) noexcept {
 }
 bool is_2xx(const ServerReply& r) noexcept { return r.code >= 200 && r.code < 300; }
 
+// Calls line(text) for each line of `body` without its line end (CRLF, lone CR or lone
+// LF), the last one included when no line end follows it.
+template <class F>
+void each_line(std::string_view body, F&& line) {
+    std::size_t i = 0;
+    while (i < body.size()) {
+        const std::size_t end = body.find_first_of("\r\n", i);
+        if (end == std::string_view::npos) return line(body.substr(i));
+        line(body.substr(i, end - i));
+        i = end + (body[end] == '\r' && end + 1 < body.size() && body[end + 1] == '\n' ? 2 : 1);
+    }
+}
+
+// `body` normalised, `size` being crlf_body_size(body).
+void append_crlf(std::string& out, std::string_view body, std::size_t size) {
+    // Normalising only ever adds bytes, so the same size means nothing to change.
+    if (size == body.size()) {
+        out.append(body);
+        return;
+    }
+    each_line(body, [&out](std::string_view text) { out.append(text).append("\r\n"); });
+}
+
+// "BDAT <n> LAST" and the chunk: the whole message in one chunk (RFC 3030 2).
+void append_bdat(std::string& out, std::string_view body, std::size_t size) {
+    out.reserve(out.size() + size + 32);
+    out.append("BDAT ").append(std::to_string(size)).append(" LAST\r\n");
+    append_crlf(out, body, size);
+}
+
 }  // namespace
+
+std::size_t crlf_body_size(std::string_view body) noexcept {
+    std::size_t n = 0;
+    each_line(body, [&n](std::string_view text) noexcept { n += text.size() + 2; });
+    return n;
+}
+
+void append_crlf_body(std::string& out, std::string_view body) {
+    append_crlf(out, body, crlf_body_size(body));
+}
 
 std::string stuff_body(std::string_view body) {
     std::string out;
@@ -229,10 +270,17 @@ ClientError ClientSession::send_mail(std::string_view from, std::span<const std:
     for (const auto& r : recipients)
         if (bad_address(r) || r.empty()) return ClientError::BadArgument;
 
-    body_ = stuff_body(body);
+    // RFC 3030 2: BDAT when offered; the chunk's length frames the body, so no stuffing.
+    // Over the server's SIZE, DATA: MAIL will be refused (RFC 1870 6), and a refused DATA
+    // costs no body where a pipelined chunk would still be sent in full.
+    const std::size_t chunk = opt_.chunking && ext_.chunking ? crlf_body_size(body) : 0;
+    const bool bdat = opt_.chunking && ext_.chunking && (ext_.size == 0 || chunk <= ext_.size);
+    bdat_ = bdat;
+    body_.clear();
+    if (!bdat) body_ = stuff_body(body);
     mail_cmd_ = "MAIL FROM:<" + std::string(from) + ">";
     // RFC 1870 6: declare the size so that a server can refuse before DATA.
-    if (ext_.size_offered) mail_cmd_ += " SIZE=" + std::to_string(body_.size());
+    if (ext_.size_offered) mail_cmd_ += " SIZE=" + std::to_string(bdat ? chunk : body_.size());
     if (ext_.eight_bit_mime && non_ascii(body)) mail_cmd_ += " BODY=8BITMIME";
     bool utf8 = non_ascii(from);
     for (const auto& r : recipients) utf8 = utf8 || non_ascii(r);
@@ -248,6 +296,10 @@ ClientError ClientSession::send_mail(std::string_view from, std::span<const std:
     state_ = ClientState::Busy;
     const bool rset = need_rset_;
     need_rset_ = true;  // RSET before every later message
+    if (bdat && !ext_.pipelining) {
+        // Sent once every RCPT is answered; `body` may be gone by then.
+        append_bdat(body_, body, chunk);
+    }
     if (rset) {
         put("RSET");
         pending_.push_back(Pending::Rset);
@@ -256,16 +308,30 @@ ClientError ClientSession::send_mail(std::string_view from, std::span<const std:
     put(mail_cmd_);
     pending_.push_back(Pending::Mail);
     if (ext_.pipelining) {
-        // RFC 2920 3.1: MAIL, every RCPT and DATA go as one group; DATA ends it.
+        // RFC 2920 3.1: MAIL, every RCPT and DATA go as one group; DATA ends it. BDAT
+        // LAST ends it the same way.
         for (const auto& c : rcpt_cmds_) {
             put(c);
             pending_.push_back(Pending::Rcpt);
         }
         rcpt_sent_ = rcpt_cmds_.size();
-        put("DATA");
-        pending_.push_back(Pending::Data);
+        if (bdat) {
+            // RFC 3030 2 (example 4.2): BDAT may join the group, chunk and all, straight from
+            // `body` into the output. If no RCPT succeeds the server reads the chunk and
+            // refuses it (RFC 3030 2), so the stream stays in step.
+            append_bdat(out_, body, chunk);
+            pending_.push_back(Pending::Bdat);
+            result_.chunked = true;
+        } else {
+            put("DATA");
+            pending_.push_back(Pending::Data);
+        }
     }
     return ClientError::None;
+}
+
+bool ClientSession::any_rcpt_accepted() const noexcept {
+    return is_2xx(result_.mail) && std::any_of(result_.rcpt.begin(), result_.rcpt.end(), is_2xx);
 }
 
 // Without PIPELINING each command waits for the reply to the one before.
@@ -276,8 +342,13 @@ void ClientSession::next_unpipelined() {
         pending_.push_back(Pending::Rcpt);
         return;
     }
-    const bool any = std::any_of(result_.rcpt.begin(), result_.rcpt.end(), is_2xx);
-    if (!any) return finish_transaction();
+    if (!any_rcpt_accepted()) return finish_transaction();
+    if (bdat_) {
+        out_.append(body_);  // BDAT <n> LAST and the chunk
+        pending_.push_back(Pending::Bdat);
+        result_.chunked = true;
+        return;
+    }
     put("DATA");
     pending_.push_back(Pending::Data);
 }
@@ -306,8 +377,7 @@ void ClientSession::on_transaction(ServerReply&& r) {
         const bool go = r.code == 354;
         result_.data = std::move(r);
         if (!go) return finish_transaction();
-        const bool any = is_2xx(result_.mail) &&
-                         std::any_of(result_.rcpt.begin(), result_.rcpt.end(), is_2xx);
+        const bool any = any_rcpt_accepted();
         // RFC 2920 3.1: a 354 after every RCPT failed still needs the data ended; we
         // send an empty message, which the server must refuse for want of recipients.
         out_.append(any ? std::string_view(body_) : std::string_view(".\r\n"));
@@ -315,12 +385,14 @@ void ClientSession::on_transaction(ServerReply&& r) {
         if (!any) result_.data.code = 0;
         return;
     }
-    case Pending::EndOfData: {
-        const bool had_rcpt = is_2xx(result_.mail) &&
-                              std::any_of(result_.rcpt.begin(), result_.rcpt.end(), is_2xx);
-        result_.data = had_rcpt ? std::move(r) : ServerReply{};
+    case Pending::EndOfData:
+        result_.data = any_rcpt_accepted() ? std::move(r) : ServerReply{};
         return finish_transaction();
-    }
+    case Pending::Bdat:
+        // RFC 3030 2: BDAT LAST's reply is the message's. With every RCPT refused it is a
+        // refusal (503, 554), kept like a refusal of DATA; a 2xx then delivered to no one.
+        result_.data = any_rcpt_accepted() || !is_2xx(r) ? std::move(r) : ServerReply{};
+        return finish_transaction();
     }
 }
 

@@ -1,7 +1,8 @@
 // proto/client_session.hpp — client side of RFC 5321 (+3207 STARTTLS, 4954 AUTH PLAIN and
-// LOGIN, 2920 PIPELINING, 1870 SIZE, 6152 8BITMIME, 6531 SMTPUTF8). Pure: bytes in,
-// commands out, results as values; no I/O, no clock. Any split of the server's bytes
-// gives the same commands and results. No bare CR or LF ever leaves (see stuff_body).
+// LOGIN, 2920 PIPELINING, 1870 SIZE, 6152 8BITMIME, 6531 SMTPUTF8, 3030 CHUNKING). Pure:
+// bytes in, commands out, results as values; no I/O, no clock. Any split of the server's
+// bytes gives the same commands and results. No bare CR or LF ever leaves (see stuff_body
+// and append_crlf_body).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -60,6 +61,7 @@ struct ClientOptions {
                                        // (RFC 7435 opportunistic security, the relay's default)
     bool tls_active = false;    // already on TLS (implicit TLS): no STARTTLS step
     std::string user, password; // AUTH when the password is not empty
+    bool chunking = true;       // BDAT instead of DATA when the server offers CHUNKING (RFC 3030)
     ReplyLimits limits;
 };
 
@@ -87,7 +89,9 @@ enum class Awaiting : std::uint8_t {
 struct MailResult {
     ServerReply mail;                // reply to MAIL FROM
     std::vector<ServerReply> rcpt;   // one per recipient, in order; code 0 if never sent
-    ServerReply data;                // refusal of DATA, or the end-of-data reply
+    ServerReply data;                // refusal of DATA, or the end-of-data (or BDAT LAST) reply
+    bool chunked = false;            // BDAT ... LAST was sent: the body went as one chunk
+                                     // (RFC 3030), not after DATA
     bool delivered() const noexcept { return data.code >= 200 && data.code < 300; }
     bool accepted(std::size_t i) const noexcept {
         return delivered() && i < rcpt.size() && rcpt[i].code >= 200 && rcpt[i].code < 300;
@@ -117,8 +121,9 @@ public:
     void tls_started() noexcept;  // after the handshake: EHLO again (RFC 3207 4.2)
     void connection_closed() noexcept;
 
-    // One message. `body` is the MIME message; line ends are normalised and dots stuffed
-    // here. In Ready; the state returns to Ready (result()) or goes to Failed.
+    // One message. `body` is the MIME message; line ends are normalised here, and dots
+    // stuffed unless it goes with BDAT. `body` need not outlive the call. In Ready; the
+    // state returns to Ready (result()) or goes to Failed.
     ClientError send_mail(std::string_view from, std::span<const std::string> recipients,
                           std::string_view body);
     const MailResult& result() const noexcept { return result_; }
@@ -131,7 +136,7 @@ private:
         Greeting, Ehlo, Helo, StartTls, TlsHandshake, AuthPlain, AuthLoginUser, AuthLoginPass,
         Ready, Transaction, Command, Quit, Done,
     };
-    enum class Pending : std::uint8_t { Rset, Mail, Rcpt, Data, EndOfData };
+    enum class Pending : std::uint8_t { Rset, Mail, Rcpt, Data, EndOfData, Bdat };
 
     void on_reply(ServerReply&& reply);
     void on_greeting(const ServerReply& r);
@@ -145,6 +150,7 @@ private:
     void send_ehlo();
     void next_unpipelined();
     void finish_transaction();
+    bool any_rcpt_accepted() const noexcept;
     void fail(ClientError e) noexcept;
     void put(std::string_view line);
 
@@ -159,13 +165,16 @@ private:
     bool tls_ = false;
     bool authenticated_ = false;
     bool need_rset_ = false;
+    bool bdat_ = false;               // this message goes with BDAT
 
     // The transaction in flight.
     std::deque<Pending> pending_;     // replies due, in order
     std::string mail_cmd_;
     std::vector<std::string> rcpt_cmds_;
     std::size_t rcpt_sent_ = 0, rcpt_replied_ = 0;
-    std::string body_;                // stuffed, ends with ".\r\n"
+    // What goes after DATA's 354 (stuffed, ends with ".\r\n"), or the whole BDAT command
+    // and chunk while RCPT replies are awaited without PIPELINING; else empty.
+    std::string body_;
     MailResult result_;
 };
 
@@ -173,5 +182,13 @@ private:
 // become CRLF, a line starting with "." gets a second one, a final CRLF is added if
 // missing, and "." CRLF ends it. Nothing else can end the data early.
 std::string stuff_body(std::string_view body);
+
+// The body as it goes in a BDAT chunk (RFC 3030 2): line ends normalised as stuff_body
+// does (CRLF, lone CR and lone LF become CRLF; a final CRLF is added to a body that does
+// not end with a line end), and nothing else: no dot-stuffing, no terminator, since the
+// chunk's length frames it. crlf_body_size is its size; a body that is already all-CRLF
+// has its own size and is appended in one copy.
+std::size_t crlf_body_size(std::string_view body) noexcept;
+void append_crlf_body(std::string& out, std::string_view body);
 
 }  // namespace ringmail::proto

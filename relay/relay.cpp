@@ -65,6 +65,7 @@ struct Delivery {
     MessageId id;
     Priority priority = Priority::Medium;
     Time created = 0;
+    bool chunked = false;  // this attempt's body went with BDAT (RFC 3030); for the log
     std::string sender;
     std::vector<std::string> rcpts;
     std::vector<std::uint32_t> index;     // the recipients' numbers in the store
@@ -771,6 +772,7 @@ void Relay::Engine::finish_delivery(Link& l) {
     Delivery& d = *l.current;
     const proto::MailResult& r = l.session->result();
     const std::string remote = l.host().host + " [" + l.host().ip() + "]";
+    d.chunked = r.chunked;
     std::vector<mime::DsnRecipient> bounce;
     for (std::size_t i = 0; i < d.rcpts.size(); ++i) {
         const proto::ServerReply* reply = &r.data;
@@ -950,15 +952,16 @@ void Relay::Engine::write_results() {
 
 void Relay::Engine::log_attempt(const Delivery& d, std::size_t i, std::string_view status, std::string_view reply,
                                 const std::string& remote) {
-    log::Line("delivery")
-        .str("id", d.id.text())
+    log::Line line("delivery");
+    line.str("id", d.id.text())
         .str("to", d.rcpts[i])
         .str("host", remote.empty() ? "none" : remote)
         .num("delay", static_cast<std::uint64_t>(std::max<Time>(0, now_s() - d.created)))
         .num("attempt", d.attempts[i] + 1)
         .str("status", status)
-        .str("reply", reply)
-        .append_to(log);
+        .str("reply", reply);
+    if (d.chunked) line.str("chunking", "yes");
+    line.append_to(log);
 }
 
 }  // namespace ringmail::relay

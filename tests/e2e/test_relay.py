@@ -401,6 +401,59 @@ class MxDelivery(RelayTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class Chunking(RelayTestCase):
+    """RFC 3030 on the way out: BDAT to a receiver that offers CHUNKING (ringmail), DATA to
+    one that does not (aiosmtpd); either way the body arrives byte for byte: lines that
+    start with dots (never doubled in a chunk, stuffed and unstuffed after DATA), 8-bit."""
+
+    BODY = (b".leading dot", b"..two dots", b".", b"caf\xc3\xa9 \xe2\x82\xac 8-bit", b"", b"last")
+
+    def send_8bit(self, port, rcpt, msgid):
+        msg = make_message(msgid, list(self.BODY))
+        with smtplib.SMTP("127.0.0.1", port, timeout=e2e.IO_TIMEOUT) as c:
+            c.ehlo("client.example")
+            code, text = c.mail("sender@example.org", ["BODY=8BITMIME"])
+            self.assertEqual(code, 250, text)
+            code, text = c.rcpt(rcpt)
+            self.assertEqual(code, 250, text)
+            code, text = c.data(msg)  # smtplib stuffs the dots
+            self.assertEqual(code, 250, text)
+            return re.search(rb"queued as ([0-9a-f]{16})", text).group(1).decode(), msg
+
+    def test_bdat_to_a_ringmail_receiver(self):
+        d = os.path.join(self.tmp, "receiver")
+        os.mkdir(d)
+        rx = e2e.Server(d, config={"port": 0})  # Maildir handler; offers CHUNKING and 8BITMIME
+        self.addCleanup(rx.kill)
+        rx.start()
+        s = self.relay({"smarthost": "localhost:%d" % rx.port, "smarthost_tls": "none"})
+        qid, msg = self.send_8bit(s.port, "far@example.net", "<bdat@example.org>")
+        self.assertTrue(e2e.poll(lambda: e2e.count_files(rx.maildir) == 1, WAIT, 0.1), s.stderr())
+        self.assertTrue(self.wait_status(qid, "sent"), s.stderr())
+        [stored] = e2e.maildir_files(rx.maildir).values()
+        # The receiver's trace fields, then the relay's Received field, then the message.
+        rest = e2e.split_trace(stored, "sender@example.org")
+        self.assertTrue(rest.startswith(b"Received: "), rest[:200])
+        self.assertTrue(rest.endswith(msg), rest)
+        self.assertEqual(rest.count(b"Message-ID: <bdat@example.org>"), 1)
+        line = re.compile(r"delivery id=%s to=far@example\.net .*status=sent .*chunking=yes" % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
+        self.assert_stopped_cleanly(s)
+
+    def test_data_to_a_receiver_without_chunking(self):
+        rx = Receiver(self)  # aiosmtpd offers no CHUNKING
+        s = self.relay({"mx_port": rx.port})
+        qid, msg = self.send_8bit(s.port, "r@[127.0.0.2]", "<data@example.org>")
+        [m] = rx.wait_for(1)
+        self.assertTrue(m.endswith(msg), m)  # aiosmtpd unstuffed what we stuffed
+        self.assertEqual(m.count(b"Message-ID: <data@example.org>"), 1)
+        self.assertTrue(self.wait_status(qid, "sent"), s.stderr())
+        line = re.compile(r"delivery id=%s to=r@\[127\.0\.0\.2\] .*status=sent" % qid)
+        self.assertTrue(e2e.poll(lambda: line.search(s.stderr()), WAIT, 0.1), s.stderr())
+        self.assertNotIn("chunking=", s.stderr())
+        self.assert_stopped_cleanly(s)
+
+
 def make_cert(directory, cn="localhost"):
     crt, key = os.path.join(directory, "sh.crt"), os.path.join(directory, "sh.key")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,

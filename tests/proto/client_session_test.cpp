@@ -334,6 +334,166 @@ TEST(StuffBody, NormalisesLineEndsAndStuffsDots) {
     EXPECT_EQ(stuff_body("a\r\r\n.b"), "a\r\n\r\n..b\r\n.\r\n");
 }
 
+// RFC 3030: with CHUNKING offered the body goes as one BDAT ... LAST chunk, pipelined
+// after the RCPTs with PIPELINING: line ends normalised, dots not doubled, no terminator.
+TEST(ClientSession, BdatWhenChunkingOfferedPipelined) {
+    const std::string script =
+        "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250-8BITMIME\r\n250-SIZE 1000\r\n250 CHUNKING\r\n"
+        "250 ok\r\n250 ok\r\n550 no such user\r\n250 2.0.0 queued\r\n221 bye\r\n";
+    const std::vector<MailRequest> mails{
+        {"a@x.org", {"b@y.org", "c@y.org"}, "Subject: hi\r\n\r\n.dot\n..two\rcaf\xc3\xa9\r\n.\r\nend"}};
+    const Outcome r = run_all(script, {}, mails);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org> SIZE=43 BODY=8BITMIME\r\nRCPT TO:<b@y.org>\r\n"
+              "RCPT TO:<c@y.org>\r\nBDAT 43 LAST\r\n"
+              "Subject: hi\r\n\r\n.dot\r\n..two\r\ncaf\xc3\xa9\r\n.\r\nend\r\nQUIT\r\n");
+    EXPECT_EQ(r.state, ClientState::Closed);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_TRUE(r.results[0].chunked);
+    EXPECT_TRUE(r.results[0].delivered());
+    EXPECT_TRUE(r.results[0].accepted(0));
+    EXPECT_FALSE(r.results[0].accepted(1));
+    EXPECT_EQ(r.results[0].data.to_string(), "250 2.0.0 queued");
+}
+
+// Without PIPELINING each command waits for its reply, BDAT included, and RSET comes
+// before the second message as with DATA.
+TEST(ClientSession, BdatWithoutPipeliningWaitsForEachReply) {
+    const std::string script =
+        "220 mx\r\n250-mx\r\n250 CHUNKING\r\n"
+        "250 ok\r\n250 ok\r\n250 one\r\n"
+        "250 reset\r\n250 ok\r\n250 ok\r\n250 two\r\n221 bye\r\n";
+    const std::vector<MailRequest> mails{{"a@x.org", {"b@y.org"}, ".1"}, {"a@x.org", {"c@y.org"}, "2\n"}};
+    const Outcome r = run_all(script, {}, mails);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nBDAT 4 LAST\r\n.1\r\n"
+              "RSET\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<c@y.org>\r\nBDAT 3 LAST\r\n2\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 2u);
+    EXPECT_TRUE(r.results[0].chunked && r.results[1].chunked);
+    EXPECT_EQ(r.results[0].data.to_string(), "250 one");
+    EXPECT_EQ(r.results[1].data.to_string(), "250 two");
+    EXPECT_TRUE(r.results[1].accepted(0));
+}
+
+TEST(ClientSession, DataWhenChunkingIsOffWhenNotOfferedOrOverTheServersSize) {
+    ClientOptions off;
+    off.chunking = false;
+    const Outcome r = run_all("220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                              "250 ok\r\n250 ok\r\n354 go\r\n250 queued\r\n221 bye\r\n", off, one_mail);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\n"
+              "Subject: hi\r\n\r\nbody\r\n.\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_FALSE(r.results[0].chunked);
+    EXPECT_TRUE(r.results[0].delivered());
+    // Over the declared SIZE: a pipelined chunk would go in full before MAIL's refusal.
+    const Outcome big = run_all("220 mx\r\n250-mx\r\n250-PIPELINING\r\n250-SIZE 10\r\n250 CHUNKING\r\n"
+                                "552 too big\r\n503 no\r\n503 no\r\n221 bye\r\n", {}, one_mail);
+    EXPECT_EQ(big.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org> SIZE=24\r\nRCPT TO:<b@y.org>\r\nDATA\r\nQUIT\r\n");
+    ASSERT_EQ(big.results.size(), 1u);
+    EXPECT_FALSE(big.results[0].chunked);
+    EXPECT_FALSE(big.results[0].delivered());
+    EXPECT_EQ(big.results[0].mail.code, 552);
+}
+
+// RFC 3030 2: the server reads a pipelined chunk even with no recipient and refuses it;
+// the result says no recipient was accepted, as on the DATA path.
+TEST(ClientSession, AllRecipientsRefusedWithPipelinedBdat) {
+    const std::vector<MailRequest> mails{{"a@x.org", {"b@y.org", "c@y.org"}, "x"}};
+    const Outcome r = run_all("220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                              "250 ok\r\n550 no\r\n450 later\r\n554 5.5.1 No valid recipients\r\n221 bye\r\n",
+                              {}, mails);
+    EXPECT_EQ(r.commands,
+              "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nRCPT TO:<c@y.org>\r\n"
+              "BDAT 3 LAST\r\nx\r\nQUIT\r\n");
+    EXPECT_EQ(r.state, ClientState::Closed);
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_FALSE(r.results[0].delivered());
+    EXPECT_FALSE(r.results[0].accepted(0) || r.results[0].accepted(1));
+    EXPECT_EQ(r.results[0].rcpt[0].code, 550);
+    EXPECT_EQ(r.results[0].rcpt[1].code, 450);
+    EXPECT_EQ(r.results[0].data.to_string(), "554 5.5.1 No valid recipients");
+    EXPECT_TRUE(r.results[0].chunked);
+    // MAIL refused: every later reply of the group is a refusal too.
+    const Outcome m = run_all("220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                              "550 sender\r\n503 no\r\n503 no\r\n503 5.5.1 No transaction\r\n221 bye\r\n", {}, mails);
+    ASSERT_EQ(m.results.size(), 1u);
+    EXPECT_FALSE(m.results[0].delivered());
+    EXPECT_EQ(m.results[0].mail.code, 550);
+    EXPECT_EQ(m.results[0].data.code, 503);
+    EXPECT_EQ(m.state, ClientState::Closed);
+    // A server that says 250 to the chunk after refusing everyone delivered to no one.
+    const Outcome odd = run_all("220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n"
+                                "250 ok\r\n550 no\r\n550 no\r\n250 fine\r\n221 bye\r\n", {}, mails);
+    ASSERT_EQ(odd.results.size(), 1u);
+    EXPECT_FALSE(odd.results[0].delivered());
+    EXPECT_EQ(odd.results[0].data.code, 0);
+}
+
+TEST(ClientSession, AllRecipientsRefusedWithoutPipeliningSendsNoBdat) {
+    const Outcome r = run_all("220 mx\r\n250-mx\r\n250 CHUNKING\r\n250 ok\r\n550 no\r\n221 bye\r\n", {}, one_mail);
+    EXPECT_EQ(r.commands, "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nQUIT\r\n");
+    ASSERT_EQ(r.results.size(), 1u);
+    EXPECT_FALSE(r.results[0].delivered());
+    EXPECT_EQ(r.results[0].rcpt[0].code, 550);
+    EXPECT_EQ(r.results[0].data.code, 0);
+    EXPECT_FALSE(r.results[0].chunked);
+}
+
+// A refused chunk is the message's data reply: 5xx fails, 4xx defers every recipient.
+TEST(ClientSession, BdatRefused) {
+    for (std::string_view refusal : {std::string_view("554 5.6.0 rejected"), std::string_view("452 4.3.1 full")}) {
+        SCOPED_TRACE(std::string(refusal));
+        const std::string script = "220 mx\r\n250-mx\r\n250-PIPELINING\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n" +
+                                   std::string(refusal) + "\r\n221 bye\r\n";
+        const Outcome r = run_all(script, {}, one_mail);
+        EXPECT_EQ(r.state, ClientState::Closed);
+        ASSERT_EQ(r.results.size(), 1u);
+        EXPECT_FALSE(r.results[0].delivered());
+        EXPECT_FALSE(r.results[0].accepted(0));
+        EXPECT_EQ(r.results[0].rcpt[0].code, 250);
+        EXPECT_EQ(r.results[0].data.to_string(), refusal);
+    }
+    const Outcome closing = run_all("220 mx\r\n250-mx\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n421 4.3.2 bye\r\n",
+                                    {}, one_mail);
+    EXPECT_EQ(closing.error, ClientError::ServiceClosing);
+    ASSERT_EQ(closing.results.size(), 1u);
+    EXPECT_EQ(closing.results[0].data.code, 421);
+    const Outcome lost = run_all("220 mx\r\n250-mx\r\n250 CHUNKING\r\n250 ok\r\n250 ok\r\n", {}, one_mail);
+    EXPECT_EQ(lost.error, ClientError::ConnectionClosed);
+    EXPECT_TRUE(lost.commands.ends_with("BDAT 21 LAST\r\nSubject: hi\r\n\r\nbody\r\n"));
+}
+
+namespace {
+// append_crlf_body after other bytes, checked against crlf_body_size.
+std::string crlf_body(std::string_view body) {
+    std::string out = "prefix:";
+    append_crlf_body(out, body);
+    EXPECT_EQ(out.size(), 7 + crlf_body_size(body));
+    return out.substr(7);
+}
+}  // namespace
+
+TEST(CrlfBody, NormalisesLineEndsWithoutStuffing) {
+    EXPECT_EQ(crlf_body(""), "");
+    EXPECT_EQ(crlf_body("a"), "a\r\n");
+    EXPECT_EQ(crlf_body("a\r\n"), "a\r\n");
+    EXPECT_EQ(crlf_body("a\nb\rc\r\n"), "a\r\nb\r\nc\r\n");
+    EXPECT_EQ(crlf_body("\n\r\r\n\n"), "\r\n\r\n\r\n\r\n");
+    EXPECT_EQ(crlf_body("x\r\n.\r\ny"), "x\r\n.\r\ny\r\n");
+    EXPECT_EQ(crlf_body(".\r\n"), ".\r\n");
+    EXPECT_EQ(crlf_body("a\n.\nb"), "a\r\n.\r\nb\r\n");
+    EXPECT_EQ(crlf_body("a\r.\rb"), "a\r\n.\r\nb\r\n");
+    EXPECT_EQ(crlf_body("a\r\r\n.b"), "a\r\n\r\n.b\r\n");
+    EXPECT_EQ(crlf_body("end\r"), "end\r\n");
+    EXPECT_EQ(crlf_body(std::string_view("8\xff\0bit\r\n", 8)), std::string_view("8\xff\0bit\r\n", 8));
+    // Already all-CRLF: the same bytes, its own size.
+    const std::string clean = "Subject: x\r\n\r\n..\r\n.\r\n";
+    EXPECT_EQ(crlf_body_size(clean), clean.size());
+    EXPECT_EQ(crlf_body(clean), clean);
+}
+
 TEST(ParseExtensions, KeywordsAndAuthForms) {
     ServerReply r{250, {"mx", "PIPELINING", "size 1000", "AUTH=LOGIN", "AUTH plain CRAM-MD5", "STARTTLS",
                         "8BITMIME", "SMTPUTF8", "CHUNKING", "ENHANCEDSTATUSCODES"}};
