@@ -81,7 +81,8 @@ enum class Awaiting : std::uint8_t {
     Mail,       // MAIL's reply (4.5.3.2.2)
     Rcpt,       // RCPT's (4.5.3.2.3)
     Data,       // DATA's 354 (4.5.3.2.4)
-    EndOfData,  // the reply to the final dot; until it is written, the body goes out (4.5.3.2.5, .6)
+    EndOfData,  // the reply to the final dot or to BDAT LAST; until it is written, the body
+                // goes out (4.5.3.2.5, .6)
     Other,      // EHLO, HELO, STARTTLS, AUTH, RSET, a command, QUIT
 };
 

@@ -32,6 +32,7 @@
 #include "proto/client_session.hpp"
 #include "relay/dns.hpp"
 #include "relay/dns_poll.hpp"
+#include "relay/queue_wake.hpp"
 #include "relay/host_lookup.hpp"
 #include "relay/retry.hpp"
 
@@ -267,6 +268,7 @@ struct Relay::Engine final : io::Handler {
     std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
     std::string dns_error;
     std::optional<DnsPoll> dns_poll;
+    std::optional<QueueWake> wake;  // pokes from other processes (`ringmail queue add`)
     HostLookup smarthost_lookup{[this] { inbox.wake(); }};  // after inbox: it wakes it
     std::atomic<bool> stopping{false};
     std::atomic<bool> poked{false};
@@ -277,6 +279,7 @@ struct Relay::Engine final : io::Handler {
     io::SlotTable<Link> links;
     unsigned open_links = 0;
     bool poll_due = true;
+    bool poll_on_room = false;  // a poll found no room: poll when a delivery is let go
     std::vector<AttemptResult> results;
     std::vector<NewMessage> bounces;
     std::string log;
@@ -332,6 +335,12 @@ void Relay::Engine::run() {
             log::note(std::string("relay: DNS: ") + e.what() + "; mail to domains waits in the queue");
         }
     }
+    try {
+        wake.emplace(ring, cfg.queue_dir, [this] { poll_due = true; });
+        wake->arm();
+    } catch (const std::exception& e) {
+        log::note(std::string("relay: ") + e.what() + "; messages queued by other processes wait up to a second");
+    }
     inbox.arm();
     tick.arm();
     for (;;) {
@@ -353,6 +362,7 @@ void Relay::Engine::run() {
     }
     // Deliveries under way stay queued in the store: the next run tries them again.
     if (dns_poll) dns_poll->cancel();
+    if (wake) wake->cancel();
     links.for_each([this](io::SlotId, Link& l) {
         if (!l.closed) close_link(l);
     });
@@ -371,7 +381,10 @@ void Relay::Engine::run() {
 
 void Relay::Engine::poll() {
     poll_due = false;
-    if (held >= max_held) return;
+    if (held >= max_held) {  // a poke or the tick while full: not lost, done when room frees
+        poll_on_room = true;
+        return;
+    }
     const std::size_t room = max_held - held;
     std::vector<ScheduleEntry> due;
     const StoreResult r = store->schedule(now_s(), room + inflight.size(), due);
@@ -384,8 +397,9 @@ void Relay::Engine::poll() {
         if (inflight.count(e.id.value)) continue;
         take(e);
     }
-    // A full page: more may be due; look again next turn rather than next second.
-    if (due.size() == room + inflight.size() && held < max_held) poll_due = true;
+    // A full page: more may be due; look again next turn (or when room frees) rather than
+    // next second.
+    if (due.size() == room + inflight.size()) (held < max_held ? poll_due : poll_on_room) = true;
 }
 
 std::string Relay::Engine::destination_of(const std::string& address) const {
@@ -929,6 +943,10 @@ void Relay::Engine::done_with(Delivery& d, const std::vector<mime::DsnRecipient>
         bounces.push_back(std::move(m));
     }
     --held;
+    if (poll_on_room) {
+        poll_on_room = false;
+        poll_due = true;
+    }
     auto it = inflight.find(d.id.value);
     if (it != inflight.end() && --it->second == 0) inflight.erase(it);
 }

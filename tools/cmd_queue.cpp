@@ -19,6 +19,7 @@
 #include "base/ascii.hpp"
 #include "config/config.hpp"
 #include "proto/path.hpp"
+#include "relay/queue_wake.hpp"
 #include "relay/sqlite_store.hpp"
 #include "tools/commands.hpp"
 
@@ -158,6 +159,7 @@ int cmd_add() {
     const relay::StoreResult r = store->enqueue({&m, 1}, now(), ids);
     if (!r) ::unlink(m.body_file.c_str());  // still there when the store refused it before moving it
     check(r);
+    relay::QueueWake::poke(c.relay.queue_dir);  // a running server delivers it now, not at its tick
     std::printf("%s\n", ids.at(0).text().c_str());
     return 0;
 }
@@ -268,24 +270,29 @@ int cmd_remove() {
 
 int cmd_retry() {
     if (a.all == !a.id.empty()) throw QueueError("retry needs a message id or --all (not both)");
+    const Config c = load();
     if (a.all) {
-        auto store = open_store(false);
+        auto store = open_store(false, c);
         std::size_t n = 0;
         check(store->retry_all(now(), n));
+        relay::QueueWake::poke(c.relay.queue_dir);
         std::printf("%zu message(s) due now\n", n);
         return 0;
     }
     const MessageId id = parse_id(a.id);
-    auto store = open_store(false);
+    auto store = open_store(false, c);
     check(store->retry(id, now()));
+    relay::QueueWake::poke(c.relay.queue_dir);
     std::printf("%s due now\n", id.text().c_str());
     return 0;
 }
 
 int cmd_flush() {
-    auto store = open_store(false);
+    const Config c = load();
+    auto store = open_store(false, c);
     std::size_t n = 0;
     check(store->flush(now(), n));
+    relay::QueueWake::poke(c.relay.queue_dir);
     std::printf("%zu message(s) due now\n", n);
     return 0;
 }

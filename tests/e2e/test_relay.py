@@ -6,6 +6,7 @@ retries, bounces (read by flufl.bounce), relay access and the command line's vie
 import json
 import os
 import re
+import stat
 import shutil
 import smtplib
 import socket
@@ -227,6 +228,10 @@ class Relay(RelayTestCase):
     def test_messages_added_on_the_command_line_are_delivered(self):
         rx = Receiver(self)
         s = self.relay({"mx_port": rx.port})
+        # `queue add` wakes the engine through this FIFO (else the engine's tick finds it).
+        wake = os.path.join(self.tmp, "queue", "wake")
+        self.assertTrue(e2e.poll(lambda: os.path.exists(wake), WAIT, 0.05))
+        self.assertTrue(stat.S_ISFIFO(os.stat(wake).st_mode))
         body = os.path.join(self.tmp, "m.eml")
         with open(body, "wb") as f:
             f.write(make_message("<cli@example.org>", [b"from the command line"]))
@@ -240,25 +245,21 @@ class Relay(RelayTestCase):
 
 
 class Durability(RelayTestCase):
-    # Issue 14 names 10,000. The clients stop at the kill, so what is acknowledged is about
-    # KILL_AFTER plus the backlog then (217-277 in release runs, 1,107 with KILL_AFTER =
-    # 1000), not MESSAGES. 10,000 acknowledged takes over 60 s of delivery here (about
-    # 150/s); docs/BENCHMARKS.md, "kill -9 durability test".
+    # Issue 14: kill -9 during the delivery of 10,000 messages (2,000 under sanitizers, which
+    # run several times slower). The receiver is ringmail itself (Maildir), so that delivery
+    # is not bound by a Python receiver; the kill comes when half the messages have
+    # arrived. The clients stop at the kill: what counts is what got its 250.
     SANITIZED = os.environ.get("RINGMAIL_SANITIZED") == "1"
-    MESSAGES = 600 if SANITIZED else 2000
-    KILL_AFTER = 60 if SANITIZED else 200  # delivered when the kill comes
+    MESSAGES = 2000 if SANITIZED else 10000
     CLIENTS = 4
 
-    def message_ids(self, msgs):
-        ids = []
-        for m in msgs:
-            found = re.search(rb"Message-ID: <([^>]+)>", m)
-            ids.append(found.group(1).decode() if found else None)
-        return ids
-
     def test_kill_9_during_delivery_loses_nothing_acknowledged(self):
-        rx = Receiver(self)
-        s = self.relay({"mx_port": rx.port})
+        d = os.path.join(self.tmp, "receiver")
+        os.mkdir(d)
+        rx = e2e.Server(d, config={"port": 0})
+        self.addCleanup(rx.kill)
+        rx.start()
+        s = self.relay({"smarthost": "127.0.0.1:%d" % rx.port, "smarthost_tls": "none"})
         acked, lock = [], threading.Lock()
 
         def client(k):
@@ -266,7 +267,7 @@ class Durability(RelayTestCase):
                 for i in range(k, self.MESSAGES, self.CLIENTS):
                     msgid = "kill-%d@example.org" % i
                     try:
-                        c.sendmail("sender@example.org", ["r@[127.0.0.2]"], make_message("<%s>" % msgid, [b"x"]))
+                        c.sendmail("sender@example.org", ["r@example.net"], make_message("<%s>" % msgid, [b"x"]))
                     except (smtplib.SMTPException, OSError):
                         return  # the server was killed under us: this one was not acknowledged
                     with lock:
@@ -275,26 +276,43 @@ class Durability(RelayTestCase):
         threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(self.CLIENTS)]
         for t in threads:
             t.start()
-        # Kill once deliveries are flowing and more are queued than delivered.
-        self.assertTrue(e2e.poll(lambda: len(rx.messages()) >= self.KILL_AFTER, WAIT, 0.05), s.stderr())
+        # Kill once half the messages have arrived, or once all are acknowledged and some
+        # are still on their way: either way, during delivery.
+        def delivering():
+            n = e2e.count_files(rx.maildir)
+            return n >= self.MESSAGES // 2 or (len(acked) == self.MESSAGES and n < self.MESSAGES)
+        self.assertTrue(e2e.poll(delivering, 120, 0.02), s.stderr())
         s.kill()
         for t in threads:
             t.join(WAIT)
-        delivered_before = len(rx.messages())
-        self.assertGreater(len(acked), delivered_before // 2)
+        delivered_before = e2e.count_files(rx.maildir)
         s.start()  # the same queue directory
+        seen = {}  # file name: Message-ID, each file read once
+
+        def ids():
+            new = os.path.join(rx.maildir, "new")
+            for name in os.listdir(new):
+                if name not in seen:
+                    with open(os.path.join(new, name), "rb") as f:
+                        found = re.search(rb"Message-ID: <([^>]+)>", f.read())
+                    seen[name] = found.group(1).decode() if found else None
+            return list(seen.values())
+
         want = set(acked)
-        self.assertTrue(e2e.poll(lambda: want <= set(self.message_ids(rx.messages())), 120, 0.2),
-                        "%d acknowledged messages not delivered" % len(want - set(self.message_ids(rx.messages()))))
-        ids = self.message_ids(rx.messages())
-        duplicates = len(ids) - len(set(ids))
+        self.assertTrue(e2e.poll(lambda: want <= set(ids()), 180, 0.5),
+                        "%d acknowledged messages not delivered" % len(want - set(ids())))
+        got = ids()
+        duplicates = len(got) - len(set(got))
         print("kill -9: %d acknowledged, %d delivered before the kill, %d duplicates" %
               (len(acked), delivered_before, duplicates))
+        self.assertGreater(len(acked), self.MESSAGES // 2)
         # Duplicates are messages delivered whose result was not yet written: at most a
         # turn's worth per connection (5 connections).
         self.assertLessEqual(duplicates, 10)
         self.assert_stopped_cleanly(s)
 
+
+class Priority(RelayTestCase):
     def add(self, sender, priority="low", not_before=None):
         body = os.path.join(self.tmp, "m.eml")
         with open(body, "wb") as f:
