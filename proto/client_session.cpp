@@ -405,6 +405,7 @@ Awaiting ClientSession::awaiting() const noexcept {
     case Pending::Rcpt: return Awaiting::Rcpt;
     case Pending::Data: return Awaiting::Data;
     case Pending::EndOfData: return Awaiting::EndOfData;
+    case Pending::Bdat: return Awaiting::EndOfData;  // BDAT LAST: the chunk is the body, its reply the end
     case Pending::Rset: break;
     }
     return Awaiting::Other;
