@@ -380,6 +380,43 @@ std::string to_utf8(std::string_view in, std::string_view charset) {
     return out;
 }
 
+bool from_utf8(std::string_view in, std::string_view charset, std::string& out) {
+    const Charset c = resolve(charset);
+    if (c.family == Family::Utf8 || (c.family == Family::Ascii && is_ascii(in))) {
+        if (!is_valid_utf8(in)) return false;
+        out.assign(in);
+        return true;
+    }
+    if (c.family == Family::Ascii || !iconv_name_ok(c.iconv_name()) || c.label.empty()) return false;
+    // XXX: opened per call, outside the per-thread cache (which converts to UTF-8 only):
+    // composing in a legacy charset is rare and never on the server's path.
+    const std::string name(c.iconv_name());
+    iconv_t cd = iconv_open(name.c_str(), "UTF-8");
+    if (cd == reinterpret_cast<iconv_t>(-1)) return false;
+    std::string result;
+    result.reserve(in.size());
+    char buf[4096];
+    char* ip = const_cast<char*>(in.data());  // iconv's signature; it does not write
+    std::size_t il = in.size();
+    bool ok = true;
+    while (ok && il > 0) {
+        char* op = buf;
+        std::size_t ol = sizeof buf;
+        const std::size_t r = iconv(cd, &ip, &il, &op, &ol);
+        result.append(buf, static_cast<std::size_t>(op - buf));
+        if (r == static_cast<std::size_t>(-1) && errno != E2BIG) ok = false;  // unencodable or bad UTF-8
+    }
+    if (ok) {
+        char* op = buf;
+        std::size_t ol = sizeof buf;
+        iconv(cd, nullptr, nullptr, &op, &ol);  // a stateful encoding's closing shift
+        result.append(buf, static_cast<std::size_t>(op - buf));
+    }
+    iconv_close(cd);
+    if (ok) out = std::move(result);
+    return ok;
+}
+
 void warm_up_charsets() {
     for (std::string_view label : kWarmCharsets) converter_cache().get(resolve(label).iconv_name(), true);
 }

@@ -13,6 +13,10 @@ std::string to_utf8(std::string_view in, std::string_view charset);
 // in a UTF-8 label.
 std::string to_utf8_moved(std::string&& in, std::string_view charset);
 bool is_valid_utf8(std::string_view s) noexcept;
+// The other way, for composing: UTF-8 text in `charset`. False (and `out` untouched) when
+// the charset is unknown or a character of `in` has no equivalent in it. Not for a hot
+// path: a converter other than UTF-8's and ASCII's is opened and closed per call.
+bool from_utf8(std::string_view in, std::string_view charset, std::string& out);
 // Raw header bytes that are not valid UTF-8 (8-bit headers): read as windows-1252.
 std::string utf8_or_latin1(std::string_view s);
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "mime/base64.hpp"
+#include "mime/charset.hpp"
 #include "mime/encoded_words.hpp"
 #include "mime/header_params.hpp"
 #include "mime/quoted_printable.hpp"
@@ -287,17 +288,61 @@ bool crlf_only(std::string_view s) noexcept {
     return true;
 }
 
-Entity text_entity(std::string_view text, std::string_view subtype) {
-    std::string t = normalise_text(text);
-    Entity e;
-    e.head = "Content-Type: text/" + std::string(subtype) + "; charset=utf-8\r\n";
-    if (is_7bit(t)) {
-        e.head += "Content-Transfer-Encoding: 7bit\r\n";
-        e.body = std::move(t);
-    } else {
-        e.head += "Content-Transfer-Encoding: quoted-printable\r\n";
-        e.body = qp_encode(t);
+// RFC 2045 2.8 8bit data: no NUL, CR and LF only as CRLF, lines within 998 octets.
+bool is_8bit(std::string_view s) noexcept {
+    std::size_t col = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n') {
+            col = 0;
+            ++i;
+        } else if (s[i] == 0 || s[i] == '\r' || s[i] == '\n' || ++col > max_line) {
+            return false;
+        }
     }
+    return true;
+}
+
+// RFC 2045 5.1: a charset label goes into the parameter only as a token.
+bool is_token(std::string_view s) noexcept {
+    return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+        return c > 0x20 && c < 0x7f && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+    });
+}
+
+// A text body: line ends made CRLF, converted to the input's charset when it is not
+// UTF-8 and can hold the text, in the transfer encoding asked for when the text allows it.
+// `typed`: this is the part whose media type the input's content_type replaces.
+Entity text_entity(std::string_view text, std::string_view subtype, const ComposeInput& in, bool typed) {
+    std::string t = normalise_text(text);
+    std::string charset = "utf-8";
+    const std::string wanted = to_lower(trim(in.charset));
+    if (!wanted.empty() && wanted != "utf-8" && wanted != "utf8" && is_token(wanted)) {
+        std::string converted;
+        if (from_utf8(t, wanted, converted)) {
+            t = std::move(converted);
+            charset = wanted;
+        }
+    }
+    const std::string cte_wanted = to_lower(trim(in.transfer_encoding));
+    std::string cte = "quoted-printable";
+    if (t.find('\0') != std::string::npos || cte_wanted == "base64") {
+        cte = "base64";  // a wide charset (UTF-16) is not text to a line-based encoding
+    } else if (cte_wanted == "8bit" && is_8bit(t)) {
+        cte = "8bit";
+    } else if (cte_wanted != "quoted-printable" && cte_wanted != "8bit" && is_7bit(t)) {
+        cte = "7bit";
+    }
+    std::string type = "text/" + std::string(subtype);
+    if (typed && !one_line(in.content_type).empty()) type = one_line(in.content_type);
+    const std::string lower_type = to_lower(type);
+    if (lower_type.starts_with("text/") && lower_type.find("charset=") == std::string::npos)
+        type += "; charset=" + charset;
+    Entity e;
+    put_field(e.head, "Content-Type", type);
+    put_field(e.head, "Content-Transfer-Encoding", cte);
+    if (cte == "base64") e.body = base64_encode(t);
+    else if (cte == "quoted-printable") e.body = qp_encode(t);
+    else e.body = std::move(t);
     return e;
 }
 
@@ -308,17 +353,20 @@ bool is_cid_char(unsigned char c) noexcept {
 
 // Attachments go out byte for byte: text that is already clean 7bit as is, text with CRLF
 // line ends and few 8-bit octets as quoted-printable, everything else as base64.
-Entity file_entity(std::string_view name, std::string_view data, bool inline_part) {
-    std::string type = guess_type(name);
-    const bool text = type.starts_with("text/");
+Entity file_entity(std::string_view name, std::string_view data, bool inline_part,
+                   std::string_view content_type = {}) {
+    std::string type = one_line(content_type);
+    if (type.empty()) type = guess_type(name);
+    const std::string lower_type = to_lower(type);
+    const bool text = lower_type.starts_with("text/");
     std::string cte = "base64";
-    if ((text || type.starts_with("message/")) && is_7bit(data)) {
+    if ((text || lower_type.starts_with("message/")) && is_7bit(data)) {
         cte = "7bit";
     } else if (text && crlf_only(data) &&
                std::count_if(data.begin(), data.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }) <=
                    static_cast<std::ptrdiff_t>(data.size() / 8)) {
         cte = "quoted-printable";
-    } else if (type.starts_with("message/")) {
+    } else if (lower_type.starts_with("message/")) {
         type = "application/octet-stream";  // RFC 2046 5.2.1: message/* is never base64
     }
     Entity e;
@@ -388,27 +436,99 @@ Entity multipart(std::string_view subtype, const std::vector<Entity>& parts, Bou
     return e;
 }
 
+bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f'; }
+
+// Inline images named in the HTML by their source (e.g. the path they were read from): each
+// src attribute (any case; value in double, single or no quotes) whose value is exactly an
+// image's source becomes "cid:NAME", the image's Content-ID (RFC 2392).
+std::string link_sources(std::string_view html, const std::vector<ComposeFile>& files) {
+    if (std::none_of(files.begin(), files.end(), [](const ComposeFile& f) { return f.is_inline && !f.source.empty(); }))
+        return std::string(html);
+    const std::string lower = to_lower(html);
+    std::string out;
+    out.reserve(html.size());
+    std::size_t copied = 0;
+    std::size_t at = lower.find("src");
+    while (at != std::string::npos) {
+        std::size_t next = at + 3;
+        if (at > 0 && is_space(lower[at - 1])) {  // an attribute's name, not "data-src" or "xsrc"
+            std::size_t i = at + 3;
+            while (i < html.size() && is_space(html[i])) ++i;
+            if (i < html.size() && html[i] == '=') {
+                ++i;
+                while (i < html.size() && is_space(html[i])) ++i;
+                const char quote = i < html.size() && (html[i] == '"' || html[i] == '\'') ? html[i] : '\0';
+                const std::size_t start = quote ? i + 1 : i;
+                std::size_t end = quote ? html.find(quote, start) : start;
+                if (!quote)
+                    while (end < html.size() && !is_space(html[end]) && html[end] != '>') ++end;
+                if (end != std::string_view::npos) {
+                    const std::string_view value = html.substr(start, end - start);
+                    for (const ComposeFile& f : files) {
+                        if (!f.is_inline || f.source.empty() || value != f.source) continue;
+                        out.append(html.substr(copied, start - copied)).append("cid:");
+                        out.append(percent_encode(f.name, is_cid_char));
+                        copied = end;
+                        break;
+                    }
+                    next = end;
+                }
+            }
+        }
+        at = lower.find("src", next);
+    }
+    out.append(html.substr(copied));
+    return out;
+}
+
+// A caller's ready entity: its header section and body, line ends made CRLF.
+Entity ready_entity(std::string_view part) {
+    const std::string t = normalise_text(part);
+    Entity e;
+    if (t.starts_with("\r\n")) {
+        e.body = t.substr(2);
+        return e;
+    }
+    const std::size_t blank = t.find("\r\n\r\n");
+    if (blank == std::string::npos) {
+        e.head = t;  // header fields only: an empty body
+        return e;
+    }
+    e.head = t.substr(0, blank + 2);
+    e.body = t.substr(blank + 4);
+    return e;
+}
+
 Entity body_entity(const ComposeInput& in) {
     Boundaries b(in.boundary_seed);
-    const std::string lower_html = to_lower(in.html);
+    const std::string html_text = link_sources(in.html, in.files);
+    const std::string lower_html = to_lower(html_text);
     std::vector<Entity> inline_parts, attached;
     for (const auto& [name, data] : in.attachments) {
-        const bool is_inline = !in.html.empty() && references(in.html, lower_html, name);
+        const bool is_inline = !html_text.empty() && references(html_text, lower_html, name);
         (is_inline ? inline_parts : attached).push_back(file_entity(name, data, is_inline));
     }
+    for (const ComposeFile& f : in.files) {
+        const bool is_inline = !html_text.empty() && (f.is_inline || references(html_text, lower_html, f.name));
+        (is_inline ? inline_parts : attached).push_back(file_entity(f.name, f.data, is_inline, f.content_type));
+    }
+    for (const std::string& p : in.parts) attached.push_back(ready_entity(p));
     std::vector<Entity> mixed;
-    if (!in.html.empty()) {
-        Entity html = text_entity(in.html, "html");
+    if (!html_text.empty()) {
+        Entity html = text_entity(html_text, "html", in, in.text.empty());
         if (!inline_parts.empty()) {
             inline_parts.insert(inline_parts.begin(), std::move(html));
             html = multipart("related", inline_parts, b, "; type=\"text/html\"");  // RFC 2387 3.1
         }
         if (in.text.empty()) mixed.push_back(std::move(html));
-        else mixed.push_back(multipart("alternative", {text_entity(in.text, "plain"), std::move(html)}, b));
+        else mixed.push_back(multipart("alternative", {text_entity(in.text, "plain", in, true), std::move(html)}, b));
     } else if (!in.text.empty() || attached.empty()) {
-        mixed.push_back(text_entity(in.text, "plain"));
+        mixed.push_back(text_entity(in.text, "plain", in, true));
     }
     if (attached.empty()) return std::move(mixed.front());
+    // Only ready parts and files: one ready part is the body itself.
+    if (mixed.empty() && attached.size() == 1 && in.files.empty() && in.attachments.empty())
+        return std::move(attached.front());
     mixed.insert(mixed.end(), std::make_move_iterator(attached.begin()), std::make_move_iterator(attached.end()));
     return multipart("mixed", mixed, b);
 }
@@ -422,6 +542,7 @@ bool valid_field_name(std::string_view n) noexcept {  // RFC 5322 3.6.8 ftext
 }  // namespace
 
 std::string compose(const ComposeInput& in) {
+    if (in.entity_only) return serialise(body_entity(in));
     std::string out;
     const std::array<std::pair<std::string_view, const std::string*>, 5> addresses{{
         {"From", &in.from}, {"Sender", &in.sender}, {"Reply-To", &in.reply_to}, {"To", &in.to}, {"Cc", &in.cc}}};
@@ -452,6 +573,7 @@ std::string compose(const ComposeInput& in) {
         if (!valid_field_name(name) || taken || iequals(name.substr(0, 8), "Content-")) continue;
         put_field(out, name, unstructured(field.second));
     }
+    if (in.headers_only) return out + "\r\n";
     Entity body = body_entity(in);
     out += "MIME-Version: 1.0\r\n";
     out += body.head;

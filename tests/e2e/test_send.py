@@ -58,7 +58,7 @@ class SendTestCase(e2e.ServerTestCase):
     def simple(self, port, *args, **kw):
         body = self.write("body.txt", b"hello\n.\nworld\n")
         return self.send(port, "--from", '"Alice" <alice@example.org>', "--to", "bob@example.com",
-                         "--subject", "hi", "--text", body, *args, **kw)
+                         "--subject", "hi", "--text-file", body, *args, **kw)
 
     def stored(self, server, n=1):
         ok = e2e.poll(lambda: e2e.count_files(server.maildir) >= n, e2e.IO_TIMEOUT)
@@ -74,7 +74,7 @@ class OwnServer(SendTestCase):
         img = self.write("logo.png", IMAGE)
         att = self.write("data.bin", ATTACHMENT)
         r = self.send(s.port, "--from", '"Alice" <alice@example.org>', "--to", 'Bob <bob@example.com>, c@example.com',
-                      "--bcc", "hidden@example.net", "--subject", "Grüße", "--html", html, "--inline", img,
+                      "--bcc", "hidden@example.net", "--subject", "Grüße", "--html-file", html, "--inline", img,
                       "--attach", att, "--header", "X-Mailer: test")
         self.assertEqual(r.returncode, 0, r.stderr)
         out = r.stdout.decode()
@@ -251,7 +251,7 @@ class Aiosmtpd(SendTestCase):
     def test_starttls_auth_and_per_recipient_results(self):
         pw = self.write("pw", b"secret\n")
         r = self.send(self.port, "--from", "alice@example.org", "--to", "bob@example.com, nobody@example.com",
-                      "--subject", "aio", "--text", pw, "--tls", "starttls", "--insecure",
+                      "--subject", "aio", "--text-file", pw, "--tls", "starttls", "--insecure",
                       "--user", "alice", "--password-file", pw)
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn(b"bob@example.com: accepted", r.stdout)
@@ -300,7 +300,7 @@ class SmtpSink(SendTestCase):
         self.assertTrue(e2e.poll(listening, e2e.START_TIMEOUT), "smtp-sink did not start")
         img = self.write("i.png", IMAGE)
         html = self.write("p.html", b'<img src="cid:i.png">')
-        r = self.send(port, "--from", "a@example.org", "--to", "b@example.com, c@example.com", "--html", html,
+        r = self.send(port, "--from", "a@example.org", "--to", "b@example.com, c@example.com", "--html-file", html,
                       "--inline", img)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.count(b": accepted"), 2)

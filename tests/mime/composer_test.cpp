@@ -518,4 +518,151 @@ TEST(ComposerRoundTrip, HeadersComeBackDecoded) {
               (std::vector<std::string>{"a@example.fr", "z@example.fr"}));
 }
 
+
+// Issue 15: files with their own types, images found by the path in src, ready parts,
+// charset and transfer encoding of the text, a media type of one's own, simple form.
+
+std::string boundary_of(const std::string& content_type) {
+    const std::size_t q = content_type.find('"');
+    return content_type.substr(q + 1, content_type.find('"', q + 1) - q - 1);
+}
+
+TEST(ComposerFiles, ImageSrcPathBecomesCidAndRelated) {
+    ComposeInput in = basic();
+    in.html = "<p><img src=\"/img/logo.png\"> <IMG SRC='/img/logo.png'> <img data-src=\"/img/logo.png\">"
+              " <img src=/img/logo.png> <img src=\"/img/logo.png.bak\"></p>";
+    in.files.push_back({"logo.png", "\x89PNG-bytes", "", true, "/img/logo.png"});
+    const std::string m = compose(in);
+    EXPECT_TRUE(well_formed(m));
+    EXPECT_TRUE(field(m, "Content-Type").starts_with("multipart/related;")) << field(m, "Content-Type");
+    const ringmail::mime::ParsedMail p = ringmail::mime::parse_message(m);
+    EXPECT_EQ(p.message,
+              "<p><img src=\"cid:logo.png\"> <IMG SRC='cid:logo.png'> <img data-src=\"/img/logo.png\">"
+              " <img src=cid:logo.png> <img src=\"/img/logo.png.bak\"></p>\r\n");
+    ASSERT_EQ(p.attachments.count("logo.png"), 1u);
+    EXPECT_EQ(p.attachments.at("logo.png").data, "\x89PNG-bytes");
+    EXPECT_TRUE(has(m, "Content-ID: <logo.png>"));
+    EXPECT_TRUE(has(m, "Content-Disposition: inline; filename=logo.png") ||
+                has(m, "Content-Disposition: inline; filename=\"logo.png\""));
+}
+
+TEST(ComposerFiles, InlineImageIsRelatedEvenWhenNotReferenced) {
+    ComposeInput in = basic();
+    in.html = "<p>no image tag</p>";
+    in.files.push_back({"a.gif", "GIF89a", "", true, "a.gif"});
+    const std::string m = compose(in);
+    EXPECT_TRUE(field(m, "Content-Type").starts_with("multipart/related;"));
+}
+
+TEST(ComposerFiles, AttachmentTypeGivenOrGuessed) {
+    ComposeInput in = basic();
+    in.text = "see attached";
+    in.files.push_back({"report.bin", std::string("\x00\x01\x02", 3), "application/x-report", false, {}});
+    in.files.push_back({"notes.txt", "hello\r\n", "", false, {}});
+    const std::string m = compose(in);
+    EXPECT_TRUE(well_formed(m));
+    EXPECT_TRUE(field(m, "Content-Type").starts_with("multipart/mixed;"));
+    EXPECT_TRUE(has(m, "Content-Type: application/x-report; name=report.bin") ||
+                has(m, "Content-Type: application/x-report; name=\"report.bin\""))
+        << m;
+    EXPECT_TRUE(has(m, "Content-Type: text/plain; name=notes.txt") ||
+                has(m, "Content-Type: text/plain; name=\"notes.txt\""));
+    const ringmail::mime::ParsedMail p = ringmail::mime::parse_message(m);
+    ASSERT_EQ(p.attachments.size(), 2u);
+    EXPECT_EQ(p.attachments.at("report.bin").data, std::string("\x00\x01\x02", 3));
+    EXPECT_EQ(p.attachments.at("notes.txt").data, "hello\r\n");
+}
+
+TEST(ComposerParts, ReadyPartGoesInUnchanged) {
+    ComposeInput in = basic();
+    in.text = "body";
+    const std::string part = "Content-Type: text/x-custom; charset=us-ascii\r\nX-Part: 1\r\n\r\nraw =41 stays\r\n";
+    in.parts.push_back(part);
+    const std::string m = compose(in);
+    EXPECT_TRUE(well_formed(m));
+    const std::string b = boundary_of(field(m, "Content-Type"));
+    EXPECT_TRUE(has(m, "--" + b + "\r\n" + part + "\r\n--" + b + "--\r\n")) << m;
+}
+
+TEST(ComposerParts, OnlyOneReadyPartIsTheBody) {
+    ComposeInput in = basic();
+    in.parts.push_back("Content-Type: application/json\n\n{\"a\":1}\n");
+    const std::string m = compose(in);
+    EXPECT_TRUE(well_formed(m));
+    EXPECT_EQ(field(m, "Content-Type"), "application/json");
+    EXPECT_EQ(body_of(m), "{\"a\":1}\r\n");
+}
+
+TEST(ComposerParts, EntityOnlyMakesAPart) {
+    ComposeInput in;
+    in.text = "part text";
+    in.entity_only = true;
+    const std::string part = compose(in);
+    EXPECT_TRUE(part.starts_with("Content-Type: text/plain; charset=utf-8\r\n")) << part;
+    EXPECT_FALSE(has(part, "MIME-Version"));
+    EXPECT_TRUE(part.ends_with("\r\n\r\npart text\r\n"));
+}
+
+TEST(ComposerText, CharsetConvertsTheBody) {
+    ComposeInput in = basic();
+    in.text = "Grüße";
+    in.charset = "ISO-8859-1";
+    const std::string m = compose(in);
+    EXPECT_EQ(field(m, "Content-Type"), "text/plain; charset=iso-8859-1");
+    EXPECT_EQ(field(m, "Content-Transfer-Encoding"), "quoted-printable");
+    EXPECT_EQ(body_of(m), "Gr=FC=DFe\r\n");
+    const ringmail::mime::ParsedMail p = ringmail::mime::parse_message(m);
+    EXPECT_EQ(p.message, "Grüße\r\n");
+}
+
+TEST(ComposerText, CharsetThatCannotHoldTheTextKeepsUtf8) {
+    ComposeInput in = basic();
+    in.text = "日本語";
+    in.charset = "iso-8859-1";
+    EXPECT_EQ(field(compose(in), "Content-Type"), "text/plain; charset=utf-8");
+    in.charset = "no-such-charset";
+    EXPECT_EQ(field(compose(in), "Content-Type"), "text/plain; charset=utf-8");
+}
+
+TEST(ComposerText, TransferEncodingAsAskedWhenTheTextAllows) {
+    ComposeInput in = basic();
+    in.text = "Grüße";
+    in.transfer_encoding = "base64";
+    std::string m = compose(in);
+    EXPECT_EQ(field(m, "Content-Transfer-Encoding"), "base64");
+    EXPECT_EQ(ringmail::mime::parse_message(m).message, "Grüße\r\n");
+    in.transfer_encoding = "8BIT";
+    m = compose(in);
+    EXPECT_EQ(field(m, "Content-Transfer-Encoding"), "8bit");
+    EXPECT_EQ(body_of(m), "Grüße\r\n");
+    in.transfer_encoding = "7bit";  // 8-bit text cannot be 7bit
+    EXPECT_EQ(field(compose(in), "Content-Transfer-Encoding"), "quoted-printable");
+    in.text = "plain";
+    in.transfer_encoding = "quoted-printable";
+    EXPECT_EQ(field(compose(in), "Content-Transfer-Encoding"), "quoted-printable");
+}
+
+TEST(ComposerText, ContentTypeReplacesTheTextType) {
+    ComposeInput in = basic();
+    in.text = "BEGIN:VCALENDAR\nEND:VCALENDAR";
+    in.content_type = "text/calendar; method=REQUEST";
+    EXPECT_EQ(field(compose(in), "Content-Type"), "text/calendar; method=REQUEST; charset=utf-8");
+    in.text.clear();
+    in.html = "<p>x</p>";
+    in.content_type = "text/html; charset=utf-8";
+    EXPECT_EQ(field(compose(in), "Content-Type"), "text/html; charset=utf-8");
+}
+
+TEST(ComposerText, SimpleFormIsHeadersOnly) {
+    ComposeInput in = basic();
+    in.text = "not sent";
+    in.headers_only = true;
+    const std::string m = compose(in);
+    EXPECT_TRUE(well_formed(m));
+    EXPECT_TRUE(m.ends_with("\r\n\r\n"));
+    EXPECT_EQ(body_of(m), "");
+    EXPECT_EQ(field(m, "MIME-Version"), "<absent>");
+    EXPECT_EQ(field(m, "Subject"), "Hello");
+}
+
 }  // namespace
