@@ -244,6 +244,49 @@ class Relay(RelayTestCase):
         self.assert_stopped_cleanly(s)
 
 
+class PostfixSink(RelayTestCase):
+    """Delivery to a receiver nobody here wrote: Postfix's smtp-sink on 127.0.0.3, which
+    dumps each transaction to a file of its own (-d)."""
+
+    def test_delivers_to_smtp_sink(self):
+        sink = "/usr/sbin/smtp-sink"
+        if not os.access(sink, os.X_OK):
+            self.skipTest("Postfix smtp-sink not installed (/usr/sbin/smtp-sink)")
+        port = free_port("127.0.0.3")
+        dump = os.path.join(self.tmp, "sink")
+        os.mkdir(dump)
+        if os.geteuid() == 0:  # the sink runs as nobody: let it through to its directory
+            os.chmod(self.tmp, 0o711)
+            shutil.chown(dump, "nobody")
+        args = [sink] + (["-u", "nobody"] if os.geteuid() == 0 else []) + \
+            ["-d", dump + "/m.", "127.0.0.3:%d" % port, "100"]
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait(timeout=10)))
+
+        def listening():
+            try:
+                socket.create_connection(("127.0.0.3", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        self.assertTrue(e2e.poll(listening, e2e.START_TIMEOUT), "smtp-sink did not start")
+        s = self.relay({"mx_port": port})
+        qids = [self.send(s.port, "sender@example.org", ["r%d@[127.0.0.3]" % i], "<sink-%d@example.org>" % i)
+                for i in range(3)]
+        for q in qids:
+            self.assertTrue(self.wait_status(q, "sent"), s.stderr())
+
+        def dumped():
+            out = b""
+            for name in os.listdir(dump):
+                with open(os.path.join(dump, name), "rb") as f:
+                    out += f.read()
+            return out
+        self.assertTrue(e2e.poll(lambda: all(b"<sink-%d@example.org>" % i in dumped() for i in range(3)), WAIT, 0.1),
+                        dumped()[:500])
+        self.assert_stopped_cleanly(s)
+
+
 class Durability(RelayTestCase):
     # Issue 14: kill -9 during the delivery of 10,000 messages (2,000 under sanitizers, which
     # run several times slower). The receiver is ringmail itself (Maildir), so that delivery
