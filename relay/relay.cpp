@@ -624,7 +624,9 @@ void Relay::Engine::drive(Link& l) {
     // Bounded: every pass feeds input, sends, or returns to wait for the ring.
     for (int guard = 0; guard < 10000 && !l.closed; ++guard) {
         proto::ClientSession& s = *l.session;
-        if (!s.output().empty()) {
+        if (l.out.empty()) {
+            l.out.swap(s.output());  // the stuffed body is not copied again
+        } else if (!s.output().empty()) {
             l.out += s.output();
             s.output().clear();
         }
