@@ -320,8 +320,9 @@ void Relay::Engine::run() {
     inbox.arm();
     tick.arm();
     for (;;) {
-        static constexpr __kernel_timespec kWait{1, 0};
-        if (ring.turn(&kWait) < 0) break;
+        // A poll already due (the first one, or more due than a page held) waits for nothing.
+        static constexpr __kernel_timespec kWait{1, 0}, kNoWait{0, 0};
+        if (ring.turn(poll_due ? &kNoWait : &kWait) < 0) break;
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
         if (auto r = smarthost_lookup.take()) on_smarthost_route(std::move(*r));
