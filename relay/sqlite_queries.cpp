@@ -138,21 +138,22 @@ StoreResult SqliteStore::remove(MessageId id) {
 void SqliteStore::release_spools(std::vector<std::uint64_t>& spools) noexcept {
     std::sort(spools.begin(), spools.end());
     spools.erase(std::unique(spools.begin(), spools.end()), spools.end());
-    bool synced = options_.sync_every_commit;
+    bool synced = false;
     for (const std::uint64_t f : spools) {
         if (f == append_name_) continue;  // we still append to it
-        {
-            Query q(stmt(Sql::SpoolNeeded));
-            q.bind(1, static_cast<std::int64_t>(f));
-            if (q.step() != SQLITE_DONE) continue;  // a row needs it (or we could not tell)
-        }
         // Another store may still append to it (a server's writer while its delivery
-        // engine records results): it holds a shared lock until it lets the file go.
+        // engine records results): it holds a shared lock until it lets the file go, after
+        // its last commit. So the lock first, then the rows: rows it committed are seen.
         const int fd = ::openat(spool_fd_, MessageId{f}.text().c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) continue;
-        // Unsynced results must not outlive the bodies they let go: were they lost at a
-        // power loss, their messages would be due again, without a body.
-        if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && (synced || (synced = sync_wal()))) unlink_spool(f);
+        if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            Query q(stmt(Sql::SpoolNeeded));
+            q.bind(1, static_cast<std::int64_t>(f));
+            // No row needs it. Results that let it go may sit unsynced in the WAL (the
+            // delivery engine's commits): were they lost at a power loss, their messages
+            // would be due again without a body, so the WAL is synced first, once.
+            if (q.step() == SQLITE_DONE && (synced || (synced = sync_wal()))) unlink_spool(f);
+        }
         ::close(fd);
     }
 }
@@ -266,12 +267,63 @@ StoreResult SqliteStore::record(std::span<const AttemptResult> results) {
     // keeps its body for `retry`.
     std::vector<std::uint64_t> spools;
     for (const MessageId id : touched) {
-        Query q(stmt(Sql::BodyPlace));
-        q.bind(1, as_sql(id));
-        if (q.step() == SQLITE_ROW && static_cast<Status>(q.int64(3)) == Status::Sent)
-            spools.push_back(static_cast<std::uint64_t>(q.int64(0)));
+        std::uint64_t spool = 0, offset = 0, size = 0;
+        Status st = Status::Queued;
+        {
+            Query q(stmt(Sql::BodyPlace));
+            q.bind(1, as_sql(id));
+            if (q.step() != SQLITE_ROW) continue;
+            spool = static_cast<std::uint64_t>(q.int64(0));
+            offset = static_cast<std::uint64_t>(q.int64(1));
+            size = static_cast<std::uint64_t>(q.int64(2));
+            st = static_cast<Status>(q.int64(3));
+        }
+        if (st == Status::Sent || (st == Status::Error && detach_body(id, spool, offset, size)))
+            spools.push_back(spool);
     }
     release_spools(spools);
+    return r;
+}
+
+// A message that failed for good keeps its body for `retry`, but must not keep its batch's
+// file (up to kSpoolFileSize) on disk until someone removes it: the body is copied to a
+// file of its own, made durable, and the row moved to it. A crash before the row moves
+// leaves the copy without a row (recovery deletes it); the old file is let go only after.
+StoreResult SqliteStore::detach_body(MessageId id, std::uint64_t spool, std::uint64_t offset, std::uint64_t size) {
+    const std::string from = MessageId{spool}.text();
+    const int src = ::openat(spool_fd_, from.c_str(), O_RDONLY | O_CLOEXEC);
+    if (src < 0) return {StoreError::Io, options_.dir + "/spool/" + from + ": " + std::strerror(errno)};
+    struct stat st{};
+    if (::fstat(src, &st) == 0 && offset == 0 && static_cast<std::uint64_t>(st.st_size) == size && spool != append_name_) {
+        ::close(src);
+        return {StoreError::BadInput, "already a file of its own"};  // nothing to do, nothing to let go
+    }
+    std::uint64_t name = 0;
+    int dst = -1;
+    if (StoreResult r = create_spool_file(name, dst); !r) {
+        ::close(src);
+        return r;
+    }
+    std::string buf(std::min<std::uint64_t>(size, 1 << 16), '\0');
+    bool ok = true;
+    for (std::uint64_t done = 0; ok && done < size;) {
+        const ssize_t n = ::pread(src, buf.data(), std::min<std::uint64_t>(buf.size(), size - done),
+                                  static_cast<off_t>(offset + done));
+        ok = n > 0 && ::write(dst, buf.data(), static_cast<std::size_t>(n)) == n;
+        done += ok ? static_cast<std::uint64_t>(n) : 0;
+    }
+    ok = ok && ::fdatasync(dst) == 0 && ::fsync(spool_fd_) == 0;
+    ::close(src);
+    ::close(dst);
+    StoreResult r;
+    if (!ok) r = {StoreError::Io, "copying the body of " + id.text() + " out of " + from};
+    if (r) r = transact([&]() -> StoreResult {
+        Query q(stmt(Sql::MoveBody));
+        q.bind(1, as_sql(id)).bind(2, static_cast<std::int64_t>(name)).bind(3, static_cast<std::int64_t>(spool));
+        if (q.step() != SQLITE_DONE) return db_error("moving the body of " + id.text());
+        return {};
+    });
+    if (!r) unlink_spool(name);
     return r;
 }
 

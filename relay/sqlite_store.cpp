@@ -116,6 +116,7 @@ constexpr const char* kSql[] = {
     "SELECT max(id) FROM message",
     "SELECT spool, body_offset, size, status FROM message WHERE id = ?1",
     "SELECT 1 FROM message WHERE spool = ?1 AND status <> 1 LIMIT 1",  // the file is still needed
+    "UPDATE message SET spool = ?2, body_offset = 0 WHERE id = ?1 AND spool = ?3",
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 
@@ -181,10 +182,10 @@ std::unique_ptr<SqliteStore> SqliteStore::open(const SqliteStoreOptions& options
     // Alone with the queue (nobody holds the shared lock): check spool against rows, then
     // share. Otherwise wait for a shared lock, which waits out another opener's check.
     if (::flock(s->lock_fd_, LOCK_EX | LOCK_NB) == 0) {
-        s->open_database();
+        s->open_database(true);
         s->recover();
     } else if (errno == EWOULDBLOCK) {
-        s->open_database();
+        s->open_database(false);
     } else {
         throw StoreOpenError("queue " + errno_text(options.dir + "/lock"));
     }
@@ -207,7 +208,7 @@ void SqliteStore::open_files() {
     if (spool_fd_ < 0) throw StoreOpenError("queue " + errno_text(dir + "/spool"));
 }
 
-void SqliteStore::open_database() {
+void SqliteStore::open_database(bool alone) {
     const std::string path = options_.dir + "/queue.db";
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK)
@@ -251,6 +252,11 @@ void SqliteStore::open_database() {
     if (version > kSchemaVersion)
         fail("schema version " + std::to_string(version) + " is newer than this ringmail's (" +
              std::to_string(kSchemaVersion) + ")");
+    // An older schema is migrated only by a lone opener: a process of the older ringmail
+    // that has the queue open would go on writing rows of the old shape.
+    if (version > 0 && version < kSchemaVersion && !alone)
+        fail("schema version " + std::to_string(version) + " is older than this ringmail's (" +
+             std::to_string(kSchemaVersion) + ") and another process has the queue open; stop it to upgrade");
     if (version == 0) {
         run(kSchema);
     } else {
@@ -388,7 +394,12 @@ StoreResult SqliteStore::start_spool_file() {
     std::uint64_t name = 0;
     int fd = -1;
     if (StoreResult r = create_spool_file(name, fd); !r) return r;
-    ::flock(fd, LOCK_SH);
+    if (::flock(fd, LOCK_SH) != 0) {  // unlocked, another store could delete it under us
+        StoreResult r{StoreError::Io, errno_text("flock " + options_.dir + "/spool/" + MessageId{name}.text())};
+        ::close(fd);
+        unlink_spool(name);
+        return r;
+    }
     append_fd_ = fd;
     append_name_ = name;
     return {};

@@ -79,14 +79,14 @@ public:
         InsertMessage, InsertRecipient, Status, Message, Recipients, ListAll, ListByStatus,
         DeleteRecipients, DeleteMessage, RequeueRecipients, RequeueAllRecipients, Refresh,
         RefreshUnsent, FlushRecipients, FlushMessages, Schedule, NextDue, RecordRecipient, AllIds,
-        MaxId, BodyPlace, SpoolNeeded,
+        MaxId, BodyPlace, SpoolNeeded, MoveBody,
         Count
     };
 
 private:
     explicit SqliteStore(const SqliteStoreOptions& options);
     void open_files();
-    void open_database();
+    void open_database(bool alone);
     void recover();
     sqlite3_stmt* stmt(Sql q) const noexcept { return stmts_[static_cast<std::size_t>(q)]; }
     StoreResult db_error(std::string_view what) const;
@@ -107,6 +107,7 @@ private:
     // Deletes the spool files of `spools` that no row needs any more (after a commit).
     void release_spools(std::vector<std::uint64_t>& spools) noexcept;
     void unlink_spool(std::uint64_t name) noexcept;
+    StoreResult detach_body(MessageId id, std::uint64_t spool, std::uint64_t offset, std::uint64_t size);
     bool sync_wal() noexcept;
     MessageId next_id() noexcept;
 

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -409,10 +410,12 @@ TEST_F(SqliteStoreTest, ABatchSpoolFileGoesWhenNoMessageInItNeedsItsBody) {
     EXPECT_EQ(files_in("spool"), 1u);  // c has a recipient pending
     EXPECT_EQ(read_body(*store_, ids[2]), "body c");
     record(ids[2], 1, Outcome::PermFail, "550 no");
-    EXPECT_EQ(files_in("spool"), 1u);  // failed: kept for `retry`
+    EXPECT_EQ(files_in("spool"), 2u);  // failed: its body copied to a file of its own for `retry`
+    EXPECT_EQ(read_body(*store_, ids[2]), "body c");
     ASSERT_TRUE(store_->retry(ids[2], kNow));
     record(ids[2], 1, Outcome::Sent, "250 at last");
-    EXPECT_EQ(files_in("spool"), 1u);  // nobody needs it, but this store still appends to it
+    EXPECT_EQ(files_in("spool"), 1u);  // its own file went; nobody needs the batch's, but this
+                                       // store still appends to it
     auto other = open();               // another store (a delivery engine) cannot take it
     NewMessage next = message({"e@x.test"});
     std::vector<MessageId> next_ids;
@@ -424,6 +427,23 @@ TEST_F(SqliteStoreTest, ABatchSpoolFileGoesWhenNoMessageInItNeedsItsBody) {
     EXPECT_EQ(status_of(ids[0]), Status::Sent);
     EXPECT_EQ(status_of(ids[2]), Status::Sent);
     EXPECT_EQ(read_body(*store_, next_ids[0]), "Subject: hi\r\n\r\nhello\r\n");
+}
+
+TEST_F(SqliteStoreTest, AFailedMessageDoesNotKeepItsBatchsFile) {
+    std::vector<NewMessage> batch{message({"a@x.test"}, "body a"), message({"b@x.test"}, "body b")};
+    std::vector<MessageId> ids;
+    ASSERT_TRUE(store_->enqueue(batch, kNow, ids));
+    record(ids[0], 0, Outcome::PermFail, "550 no");  // error: stays until removed or retried
+    record(ids[1], 0, Outcome::Sent, "250 ok");
+    store_.reset();  // lets its append file go: only the failed body's own file stays
+    EXPECT_EQ(files_in("spool"), 1u);
+    store_ = open();
+    EXPECT_EQ(store_->recovery().orphans_removed, 0u);
+    EXPECT_TRUE(store_->recovery().missing_bodies.empty());
+    EXPECT_EQ(status_of(ids[0]), Status::Error);
+    EXPECT_EQ(read_body(*store_, ids[0]), "body a");
+    ASSERT_TRUE(store_->remove(ids[0]));
+    EXPECT_EQ(files_in("spool"), 0u);
 }
 
 TEST_F(SqliteStoreTest, ASpoolFileThatOnlyDeliveredMessagesUseIsRemovedAtOpen) {
@@ -503,15 +523,12 @@ TEST_F(SqliteStoreTest, TwoOpenersNeverShareAnId) {
     EXPECT_EQ(files_in("spool"), 2u);  // one append file each
 }
 
-TEST_F(SqliteStoreTest, AQueueOfSchemaOneIsMigrated) {
-    // Schema 1 (2026-12-06): a spool file per message, named after it.
-    store_.reset();
-    fs::remove_all(dir_ + "/queue");
-    fs::create_directories(dir_ + "/queue/spool");
-    const MessageId id{0x0191d2c4a7f00001};
-    std::ofstream(dir_ + "/queue/spool/" + id.text()) << "old body";
+// Schema 1 (2026-12-06): a spool file per message, named after it; one queued message.
+void make_schema_one_queue(const std::string& dir, MessageId id) {
+    fs::create_directories(dir + "/spool");
+    std::ofstream(dir + "/spool/" + id.text()) << "old body";
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open((dir_ + "/queue/queue.db").c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open((dir + "/queue.db").c_str(), &db), SQLITE_OK);
     const std::string v1 =
         "CREATE TABLE message (id INTEGER PRIMARY KEY, priority INTEGER NOT NULL, sender TEXT NOT NULL, "
         "size INTEGER NOT NULL, created INTEGER NOT NULL, status INTEGER NOT NULL, recipients INTEGER NOT NULL, "
@@ -526,6 +543,31 @@ TEST_F(SqliteStoreTest, AQueueOfSchemaOneIsMigrated) {
         "PRAGMA user_version = 1;";
     ASSERT_EQ(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
     sqlite3_close(db);
+}
+
+TEST_F(SqliteStoreTest, ASchemaOneQueueIsNotMigratedUnderAnotherOpener) {
+    store_.reset();
+    fs::remove_all(dir_ + "/queue");
+    make_schema_one_queue(dir_ + "/queue", MessageId{0x0191d2c4a7f00001});
+    const int other = ::open((dir_ + "/queue/lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    ASSERT_GE(other, 0);
+    ASSERT_EQ(::flock(other, LOCK_SH), 0);  // an older ringmail with the queue open
+    try {
+        open();
+        ADD_FAILURE() << "opened a schema 1 queue another process has open";
+    } catch (const StoreOpenError& e) {
+        EXPECT_NE(std::string(e.what()).find("older"), std::string::npos) << e.what();
+    }
+    ::close(other);
+    store_ = open();  // alone: migrated
+    EXPECT_EQ(read_body(*store_, MessageId{0x0191d2c4a7f00001}), "old body");
+}
+
+TEST_F(SqliteStoreTest, AQueueOfSchemaOneIsMigrated) {
+    store_.reset();
+    fs::remove_all(dir_ + "/queue");
+    const MessageId id{0x0191d2c4a7f00001};
+    make_schema_one_queue(dir_ + "/queue", id);
     store_ = open();
     EXPECT_EQ(store_->recovery().orphans_removed, 0u);
     EXPECT_TRUE(store_->recovery().missing_bodies.empty());
