@@ -223,6 +223,12 @@ const Key relay_keys[] = {
          if (v.empty()) throw ConfigError("bad value for " + k + ": empty (expected ADDRESS[:PORT])");
          c.relay.resolver = v;
      }},
+    {"inet_protocols", [](Config& c, const std::string& k, const std::string& v) {
+         if (v != "all" && v != "ipv4" && v != "ipv6")
+             throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected all, ipv4 or ipv6)");
+         c.relay.mx_ipv4 = v != "ipv6";
+         c.relay.mx_ipv6 = v != "ipv4";
+     }},
     {"dnssec", [](Config& c, const std::string& k, const std::string& v) {
          if (v != "on" && v != "off") throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected on or off)");
          c.relay.dnssec = v == "on";
@@ -370,6 +376,8 @@ max_message_size = 8M
 ; hosts with a valid certificate for their name), or everything through a smarthost.
 mx_port = 25
 tls = opportunistic
+; Address families of MX hosts to connect to: all, ipv4 or ipv6.
+inet_protocols = all
 ; DNS server for MX lookups (ADDRESS[:PORT]; unset: /etc/resolv.conf's), and DNSSEC
 ; validation with the system's root trust anchor (default on; off by default when
 ; resolver is set, for a private unsigned zone).

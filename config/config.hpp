@@ -25,6 +25,9 @@ struct RelayConfig {
     std::string queue_dir = "./queue";                 // queue.db and spool/ (relay/sqlite_store.hpp)
     std::uint64_t max_message_size = 8 * 1024 * 1024;  // queued messages over it are refused
     std::uint16_t mx_port = 25;                        // port of MX hosts (tests use others)
+    // Address families tried at MX hosts (Postfix's inet_protocols): a host with IPv6
+    // addresses on a machine without an IPv6 route costs a connect timeout each time.
+    bool mx_ipv4 = true, mx_ipv6 = true;
     RelayTls tls = RelayTls::Opportunistic;
     std::string smarthost;                             // host:port; empty: deliver to MX hosts
     SmarthostTls smarthost_tls = SmarthostTls::None;

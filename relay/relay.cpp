@@ -508,8 +508,10 @@ void Relay::Engine::on_mx(const std::string& key, const MxResult& m) {
     if (v.kind == MxVerdict::Kind::Deliver) {
         for (const MxHost& h : m.hosts) {
             if (h.status != HostStatus::Ok) continue;
-            for (const auto& a : h.v4) r.targets.push_back(make_target(h.name, a.data(), 4, cfg.mx_port));
-            for (const auto& a : h.v6) r.targets.push_back(make_target(h.name, a.data(), 16, cfg.mx_port));
+            if (cfg.mx_ipv4)
+                for (const auto& a : h.v4) r.targets.push_back(make_target(h.name, a.data(), 4, cfg.mx_port));
+            if (cfg.mx_ipv6)
+                for (const auto& a : h.v6) r.targets.push_back(make_target(h.name, a.data(), 16, cfg.mx_port));
         }
         if (r.targets.empty()) {
             r.kind = Route::Kind::TempFail;

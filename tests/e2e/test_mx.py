@@ -271,7 +271,8 @@ class Mx(unittest.TestCase):
         self.assertIn("bad recipient domain name", out)
         ini = os.path.join(self.tmp, "bad.ini")
         for text, needle in [("[relay]\nresolver = dns.example\n", "bad resolver"),
-                             ("[relay]\ndnssec = maybe\n", "dnssec")]:
+                             ("[relay]\ndnssec = maybe\n", "dnssec"),
+                             ("[relay]\ninet_protocols = ipv5\n", "inet_protocols")]:
             with self.subTest(text=text):
                 with open(ini, "w") as f:
                     f.write(text)
