@@ -6,6 +6,7 @@
 #include "proto/client_session.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "proto/sasl.hpp"
 
@@ -24,15 +25,33 @@ bool non_ascii(std::string_view s) noexcept {
 bool is_2xx(const ServerReply& r) noexcept { return r.code >= 200 && r.code < 300; }
 
 // Calls line(text) for each line of `body` without its line end (CRLF, lone CR or lone
-// LF), the last one included when no line end follows it.
+// LF), the last one included when no line end follows it. memchr finds the LF of each
+// line and any CR before it, so a body costs two vectorised scans, not a test per octet;
+// the LF is looked up once per line, so a run of lone CRs stays linear.
 template <class F>
 void each_line(std::string_view body, F&& line) {
-    std::size_t i = 0;
-    while (i < body.size()) {
-        const std::size_t end = body.find_first_of("\r\n", i);
-        if (end == std::string_view::npos) return line(body.substr(i));
-        line(body.substr(i, end - i));
-        i = end + (body[end] == '\r' && end + 1 < body.size() && body[end + 1] == '\n' ? 2 : 1);
+    const char* p = body.data();
+    const char* const end = p + body.size();
+    while (p < end) {
+        const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+        const char* const stop = nl ? nl : end;
+        bool crlf = false;
+        for (;;) {
+            const char* cr = static_cast<const char*>(std::memchr(p, '\r', static_cast<std::size_t>(stop - p)));
+            if (!cr) break;
+            line(std::string_view(p, static_cast<std::size_t>(cr - p)));
+            if (cr + 1 == nl) {
+                crlf = true;
+                break;
+            }
+            p = cr + 1;  // a lone CR
+        }
+        if (!nl) {
+            if (p < end) line(std::string_view(p, static_cast<std::size_t>(end - p)));
+            return;
+        }
+        if (!crlf) line(std::string_view(p, static_cast<std::size_t>(nl - p)));
+        p = nl + 1;
     }
 }
 
@@ -67,23 +86,25 @@ void append_crlf_body(std::string& out, std::string_view body) {
 
 std::string stuff_body(std::string_view body) {
     std::string out;
-    out.reserve(body.size() + body.size() / 64 + 8);
-    bool line_start = true;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-        const char c = body[i];
-        if (c == '\r' || c == '\n') {
-            if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n') ++i;
-            out += "\r\n";
-            line_start = true;
-            continue;
-        }
-        if (line_start && c == '.') out += '.';  // RFC 5321 4.5.2 transparency
-        out += c;
-        line_start = false;
-    }
-    if (!line_start) out += "\r\n";
-    out += ".\r\n";
+    append_stuffed_body(out, body);
     return out;
+}
+
+void append_stuffed_body(std::string& out, std::string_view body) {
+    const std::size_t size = crlf_body_size(body);
+    // Most bodies (all that the queue stores) are CRLF already: with no line starting with
+    // a dot, the body goes as it is.
+    if (size == body.size() && (body.empty() || body.front() != '.') && body.find("\n.") == std::string_view::npos) {
+        out.reserve(out.size() + size + 3);
+        out.append(body).append(".\r\n");
+        return;
+    }
+    out.reserve(out.size() + size + size / 64 + 8);
+    each_line(body, [&out](std::string_view text) {
+        if (!text.empty() && text.front() == '.') out += '.';  // RFC 5321 4.5.2 transparency
+        out.append(text).append("\r\n");
+    });
+    out += ".\r\n";
 }
 
 ClientSession::ClientSession(ClientOptions options)
@@ -277,7 +298,7 @@ ClientError ClientSession::send_mail(std::string_view from, std::span<const std:
     const bool bdat = opt_.chunking && ext_.chunking && (ext_.size == 0 || chunk <= ext_.size);
     bdat_ = bdat;
     body_.clear();
-    if (!bdat) body_ = stuff_body(body);
+    if (!bdat) append_stuffed_body(body_, body);
     mail_cmd_ = "MAIL FROM:<" + std::string(from) + ">";
     // RFC 1870 6: declare the size so that a server can refuse before DATA.
     if (ext_.size_offered) mail_cmd_ += " SIZE=" + std::to_string(bdat ? chunk : body_.size());
@@ -380,7 +401,8 @@ void ClientSession::on_transaction(ServerReply&& r) {
         const bool any = any_rcpt_accepted();
         // RFC 2920 3.1: a 354 after every RCPT failed still needs the data ended; we
         // send an empty message, which the server must refuse for want of recipients.
-        out_.append(any ? std::string_view(body_) : std::string_view(".\r\n"));
+        if (any && out_.empty()) out_.swap(body_);  // the body is not copied again
+        else out_.append(any ? std::string_view(body_) : std::string_view(".\r\n"));
         pending_.push_back(Pending::EndOfData);
         if (!any) result_.data.code = 0;
         return;
@@ -413,8 +435,10 @@ Awaiting ClientSession::awaiting() const noexcept {
 
 void ClientSession::finish_transaction() {
     if (!pending_.empty()) return;  // pipelined replies still due
+    // The buffer is reused by the next message (it and out_ trade buffers at 354); a
+    // large one is not kept by an idle connection.
     body_.clear();
-    body_.shrink_to_fit();
+    if (body_.capacity() > kKeptBody) body_.shrink_to_fit();
     phase_ = Phase::Ready;
     state_ = ClientState::Ready;
 }

@@ -176,6 +176,7 @@ private:
     // What goes after DATA's 354 (stuffed, ends with ".\r\n"), or the whole BDAT command
     // and chunk while RCPT replies are awaited without PIPELINING; else empty.
     std::string body_;
+    static constexpr std::size_t kKeptBody = 1 << 20;
     MailResult result_;
 };
 
@@ -183,6 +184,7 @@ private:
 // become CRLF, a line starting with "." gets a second one, a final CRLF is added if
 // missing, and "." CRLF ends it. Nothing else can end the data early.
 std::string stuff_body(std::string_view body);
+void append_stuffed_body(std::string& out, std::string_view body);  // the same, onto `out`
 
 // The body as it goes in a BDAT chunk (RFC 3030 2): line ends normalised as stuff_body
 // does (CRLF, lone CR and lone LF become CRLF; a final CRLF is added to a body that does

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -332,6 +334,57 @@ TEST(StuffBody, NormalisesLineEndsAndStuffsDots) {
     EXPECT_EQ(stuff_body("a\n.\nb"), "a\r\n..\r\nb\r\n.\r\n");
     EXPECT_EQ(stuff_body("a\r.\rb"), "a\r\n..\r\nb\r\n.\r\n");
     EXPECT_EQ(stuff_body("a\r\r\n.b"), "a\r\n\r\n..b\r\n.\r\n");
+    EXPECT_EQ(stuff_body("\n\r\r\n\n"), "\r\n\r\n\r\n\r\n.\r\n");
+    EXPECT_EQ(stuff_body("x\r"), "x\r\n.\r\n");
+}
+
+// stuff_body scans with memchr; this is the octet-at-a-time definition it must agree
+// (and crlf_body_size the size of the normalised body) with, on every string of up to 7 octets from {CR, LF, '.', 'a'} and random longer ones.
+std::string line_ends_reference(std::string_view body, bool stuff) {
+    std::string out;
+    bool line_start = true;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        const char c = body[i];
+        if (c == '\r' || c == '\n') {
+            if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n') ++i;
+            out += "\r\n";
+            line_start = true;
+            continue;
+        }
+        if (stuff && line_start && c == '.') out += '.';
+        out += c;
+        line_start = false;
+    }
+    if (!line_start) out += "\r\n";
+    return out;
+}
+std::string stuff_body_reference(std::string_view body) { return line_ends_reference(body, true) + ".\r\n"; }
+std::string normalised_reference(std::string_view body) { return line_ends_reference(body, false); }
+
+TEST(StuffBody, AgreesWithTheOctetAtATimeDefinition) {
+    constexpr char kAlphabet[] = {'\r', '\n', '.', 'a'};
+    for (std::size_t len = 0; len <= 7; ++len) {
+        std::size_t combos = 1;
+        for (std::size_t i = 0; i < len; ++i) combos *= 4;
+        for (std::size_t n = 0; n < combos; ++n) {
+            std::string body;
+            for (std::size_t i = 0, v = n; i < len; ++i, v /= 4) body += kAlphabet[v % 4];
+            ASSERT_EQ(stuff_body(body), stuff_body_reference(body)) << testing::PrintToString(body);
+            ASSERT_EQ(crlf_body_size(body), normalised_reference(body).size()) << testing::PrintToString(body);
+        }
+    }
+    std::uint32_t seed = 12345;
+    for (int round = 0; round < 2000; ++round) {
+        std::string body;
+        seed = seed * 1664525 + 1013904223;
+        const std::size_t len = seed % 300;
+        for (std::size_t i = 0; i < len; ++i) {
+            seed = seed * 1664525 + 1013904223;
+            const unsigned r = (seed >> 16) % 16;  // mostly letters, so lines are long
+            body += r < 4 ? kAlphabet[r] : static_cast<char>('b' + r);
+        }
+        ASSERT_EQ(stuff_body(body), stuff_body_reference(body)) << testing::PrintToString(body);
+    }
 }
 
 // RFC 3030: with CHUNKING offered the body goes as one BDAT ... LAST chunk, pipelined
