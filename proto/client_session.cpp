@@ -6,6 +6,8 @@
 #include "proto/client_session.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstdint>
 #include <cstring>
 
 #include "proto/sasl.hpp"
@@ -19,8 +21,56 @@ bool has_control(std::string_view s) noexcept {
 bool bad_address(std::string_view s) noexcept {
     return has_control(s) || s.find_first_of("<>") != std::string_view::npos;
 }
+// Bodies are scanned eight octets at a time (they are up to megabytes, and each message
+// is scanned on the relay's one thread); little-endian order maps a mask bit to its octet.
+constexpr bool kWordScan = std::endian::native == std::endian::little;
+constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL, kHigh = 0x8080808080808080ULL;
+constexpr std::uint64_t kCRs = 0x0d0d0d0d0d0d0d0dULL, kLFs = 0x0a0a0a0a0a0a0a0aULL;
+
+std::uint64_t load8(const char* p) noexcept {
+    std::uint64_t w;
+    std::memcpy(&w, p, sizeof w);
+    return w;
+}
+// The high bit of each octet of `w` that equals the octet repeated in `octets` (exact: no
+// carry crosses octets).
+std::uint64_t equal_octets(std::uint64_t w, std::uint64_t octets) noexcept {
+    const std::uint64_t x = w ^ octets;
+    return ~(((x & kLow7) + kLow7) | x) & kHigh;
+}
+
 bool non_ascii(std::string_view s) noexcept {
-    return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; });
+    std::size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8)
+        if (load8(s.data() + i) & kHigh) return true;
+    for (; i < s.size(); ++i)
+        if (static_cast<unsigned char>(s[i]) >= 0x80) return true;
+    return false;
+}
+
+// True when `body` goes after DATA as it is: it is empty or ends in CRLF, has no lone CR or
+// LF, and no line starts with a dot.
+bool data_ready(std::string_view body) noexcept {
+    const char* b = body.data();
+    const std::size_t n = body.size();
+    if (n == 0) return true;
+    if (n < 2 || b[n - 2] != '\r' || b[n - 1] != '\n' || b[0] == '.') return false;
+    // b[k] is CR or LF: a CR needs an LF after it, an LF a CR before it and no dot after.
+    const auto fits = [b, n](std::size_t k) noexcept {
+        if (b[k] == '\r') return k + 1 < n && b[k + 1] == '\n';
+        return k > 0 && b[k - 1] == '\r' && (k + 1 == n || b[k + 1] != '.');
+    };
+    std::size_t i = 0;
+    if constexpr (kWordScan) {
+        for (; i + 8 <= n; i += 8) {
+            const std::uint64_t w = load8(b + i);
+            for (std::uint64_t m = equal_octets(w, kCRs) | equal_octets(w, kLFs); m != 0; m &= m - 1)
+                if (!fits(i + static_cast<std::size_t>(std::countr_zero(m)) / 8)) return false;
+        }
+    }
+    for (; i < n; ++i)
+        if ((b[i] == '\r' || b[i] == '\n') && !fits(i)) return false;
+    return true;
 }
 bool is_2xx(const ServerReply& r) noexcept { return r.code >= 200 && r.code < 300; }
 
@@ -91,14 +141,14 @@ std::string stuff_body(std::string_view body) {
 }
 
 void append_stuffed_body(std::string& out, std::string_view body) {
-    const std::size_t size = crlf_body_size(body);
     // Most bodies (all that the queue stores) are CRLF already: with no line starting with
     // a dot, the body goes as it is.
-    if (size == body.size() && (body.empty() || body.front() != '.') && body.find("\n.") == std::string_view::npos) {
-        out.reserve(out.size() + size + 3);
+    if (data_ready(body)) {
+        out.reserve(out.size() + body.size() + 3);
         out.append(body).append(".\r\n");
         return;
     }
+    const std::size_t size = crlf_body_size(body);
     out.reserve(out.size() + size + size / 64 + 8);
     each_line(body, [&out](std::string_view text) {
         if (!text.empty() && text.front() == '.') out += '.';  // RFC 5321 4.5.2 transparency
@@ -286,6 +336,16 @@ void ClientSession::on_auth(const ServerReply& r) {
 
 ClientError ClientSession::send_mail(std::string_view from, std::span<const std::string> recipients,
                                      std::string_view body) {
+    return start_mail(from, recipients, body, nullptr);
+}
+
+ClientError ClientSession::send_mail_taking(std::string_view from, std::span<const std::string> recipients,
+                                            std::string& body) {
+    return start_mail(from, recipients, body, &body);
+}
+
+ClientError ClientSession::start_mail(std::string_view from, std::span<const std::string> recipients,
+                                      std::string_view body, std::string* owned) {
     if (state_ != ClientState::Ready) return ClientError::NotReady;
     if (bad_address(from) || recipients.empty()) return ClientError::BadArgument;
     for (const auto& r : recipients)
@@ -297,12 +357,18 @@ ClientError ClientSession::send_mail(std::string_view from, std::span<const std:
     const std::size_t chunk = opt_.chunking && ext_.chunking ? crlf_body_size(body) : 0;
     const bool bdat = opt_.chunking && ext_.chunking && (ext_.size == 0 || chunk <= ext_.size);
     bdat_ = bdat;
-    body_.clear();
-    if (!bdat) append_stuffed_body(body_, body);
     mail_cmd_ = "MAIL FROM:<" + std::string(from) + ">";
+    const bool eight_bit = ext_.eight_bit_mime && non_ascii(body);
+    body_.clear();
+    if (!bdat && owned && data_ready(body)) {
+        body_.swap(*owned);  // `body` is not used after this: it viewed *owned
+        body_.append(".\r\n");
+    } else if (!bdat) {
+        append_stuffed_body(body_, body);
+    }
     // RFC 1870 6: declare the size so that a server can refuse before DATA.
     if (ext_.size_offered) mail_cmd_ += " SIZE=" + std::to_string(bdat ? chunk : body_.size());
-    if (ext_.eight_bit_mime && non_ascii(body)) mail_cmd_ += " BODY=8BITMIME";
+    if (eight_bit) mail_cmd_ += " BODY=8BITMIME";
     bool utf8 = non_ascii(from);
     for (const auto& r : recipients) utf8 = utf8 || non_ascii(r);
     if (utf8 && ext_.smtputf8) mail_cmd_ += " SMTPUTF8";

@@ -127,12 +127,19 @@ public:
     // state returns to Ready (result()) or goes to Failed.
     ClientError send_mail(std::string_view from, std::span<const std::string> recipients,
                           std::string_view body);
+    // The same, for a caller that reads bodies into a buffer of its own: a body that can go
+    // after DATA as it is (CRLF lines, none starting with a dot) is taken without a copy,
+    // and `body` gets a spare buffer (empty) back. Otherwise `body` is left as it was.
+    ClientError send_mail_taking(std::string_view from, std::span<const std::string> recipients,
+                                 std::string& body);
     const MailResult& result() const noexcept { return result_; }
     // One raw command line (without CRLF); its reply is last_reply() once Ready again.
     ClientError command(std::string_view line);
     void quit();
 
 private:
+    ClientError start_mail(std::string_view from, std::span<const std::string> recipients, std::string_view body,
+                           std::string* owned);
     enum class Phase : std::uint8_t {
         Greeting, Ehlo, Helo, StartTls, TlsHandshake, AuthPlain, AuthLoginUser, AuthLoginPass,
         Ready, Transaction, Command, Quit, Done,

@@ -745,15 +745,15 @@ bool Relay::Engine::take_next(Link& l) {
                 done_with(del, bounce, {});
                 continue;
             }
-            const std::string_view body = body_buf;
-            const proto::ClientError e = l.session->send_mail(del.sender, del.rcpts, body);
+            l.headers = header_section(body_buf);
+            // The session takes the buffer when the body goes as it is, and leaves us a spare.
+            const proto::ClientError e = l.session->send_mail_taking(del.sender, del.rcpts, body_buf);
             if (e != proto::ClientError::None) {
                 for (std::size_t i = 0; i < del.rcpts.size(); ++i)
                     decide(del, i, Outcome::PermFail, std::string(proto::describe(e)), "", bounce, "5.1.3");
-                done_with(del, bounce, header_section(body));
+                done_with(del, bounce, l.headers);
                 continue;
             }
-            l.headers = header_section(body);
             l.current = std::move(del);
             ++l.sent;
             return true;

@@ -555,3 +555,36 @@ TEST(ParseExtensions, KeywordsAndAuthForms) {
     EXPECT_EQ(e.size, 1000u);
     EXPECT_TRUE(e.has_auth("LOGIN") && e.has_auth("PLAIN") && e.has_auth("CRAM-MD5"));
 }
+
+namespace {
+
+// The commands a session writes for one message sent with send_mail_taking, and what is
+// left in the caller's buffer.
+std::pair<std::string, std::string> taking(std::string ehlo_keywords, std::string body) {
+    ClientSession s({});
+    std::string in = "220 mx\r\n250-mx\r\n" + ehlo_keywords + "\r\n";
+    s.feed(in);
+    EXPECT_EQ(s.state(), ClientState::Ready);
+    const std::vector<std::string> rcpt{"b@y.org"};
+    EXPECT_EQ(s.send_mail_taking("a@x.org", rcpt, body), ClientError::None);
+    std::string replies = "250 ok\r\n250 ok\r\n354 go\r\n";
+    s.feed(replies);
+    return {s.output(), body};
+}
+
+}  // namespace
+
+// A CRLF body with no leading dots is taken as it is: the same commands as send_mail, and
+// the caller gets an empty buffer back. Any other body is copied and stuffed, and the
+// caller's buffer is left alone.
+TEST(ClientSession, SendMailTakingTakesOnlyABodyThatGoesAsItIs) {
+    const std::string ready = "Subject: x\r\n\r\nline one\r\n caf\xc3\xa9 .\r\n";
+    auto [out, left] = taking("250 8BITMIME", ready);
+    EXPECT_EQ(out, "EHLO localhost\r\nMAIL FROM:<a@x.org> BODY=8BITMIME\r\nRCPT TO:<b@y.org>\r\nDATA\r\n" + ready + ".\r\n");
+    EXPECT_EQ(left, "");
+    for (const std::string body : {"a\r\n.dot\r\n", ".first\r\n", "no end", "lone\nlf\r\n", "lone\rcr\r\n"}) {
+        auto [stuffed, kept] = taking("250 PIPELINING", body);
+        EXPECT_EQ(stuffed, "EHLO localhost\r\nMAIL FROM:<a@x.org>\r\nRCPT TO:<b@y.org>\r\nDATA\r\n" + stuff_body(body));
+        EXPECT_EQ(kept, body);
+    }
+}
