@@ -81,12 +81,8 @@ smtp::SendResult refused_all(const std::vector<std::string>& recipients, smtp::E
 // next host), with `out` saying why.
 bool send_via(const std::string& host, int port, const Smarthost& s, const std::string& data,
               const std::string& from, const std::vector<std::string>& recipients, smtp::SendResult& out) {
-    smtp::Options o;
-    o.ehlo_name = our_name();
-    o.verify = s.verify;
-    o.ca_file = s.ca_file;
     smtp::Client client;
-    if (!client.open(host, port, s.tls, s.timeout_s, s.user, s.password, o)) {
+    if (!client.open(host, port, s.tls, s.timeout_s, s.user, s.password, smtp_options(s))) {
         out = refused_all(recipients, client.error_kind(), client.error());
         return false;
     }
@@ -138,6 +134,14 @@ smtp::SendResult send_now(const std::string& data, const std::string& from, cons
 }
 
 }  // namespace
+
+smtp::Options smtp_options(const Smarthost& s) {
+    smtp::Options o;
+    o.ehlo_name = our_name();
+    o.verify = s.verify;
+    o.ca_file = s.ca_file;
+    return o;
+}
 
 std::unique_ptr<MailQueue> MailQueue::open(const std::string& queue_dir, std::uint64_t max_message_size) {
     relay::SqliteStoreOptions o;

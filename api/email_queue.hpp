@@ -37,6 +37,9 @@ struct Smarthost {
     std::string ca_file;
 };
 
+// The client options for `s`: its certificate check, and this machine's name for EHLO.
+smtp::Options smtp_options(const Smarthost& s);
+
 // email_send's parameters: the message, then how it is merged, queued or sent.
 struct EmailSend : EmailMessage {
     // Merge: "#Name#" markers in the subject, text and HTML. `tokens` are the defaults;

@@ -3,6 +3,7 @@
 // temporary directory (ids, status, merge per recipient, the 8 MB limit, one commit per
 // batch); immediate sends to a scripted SMTP server on loopback.
 #include "api/email_queue.hpp"
+#include "api/email_smtp.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -445,6 +446,40 @@ TEST_F(EmailApi, EmailImmediateSendsComposedData) {
     const EmailResult r = email_immediate(q);
     ASSERT_TRUE(r) << r.error;
     EXPECT_EQ(server.data(), "Subject: raw\r\n\r\nraw body merged\r\n");
+}
+
+// The original's email_smtp: open, a raw command checked against the code expected, a
+// message, close.
+TEST_F(EmailApi, EmailSmtpOpenCommandSendClose) {
+    FakeServer server;
+    Smarthost host;
+    host.host = "127.0.0.1";
+    host.port = server.port();
+    host.timeout_s = 10;
+    EmailSmtp smtp(host);
+    ASSERT_TRUE(smtp.open()) << smtp.error();
+    EXPECT_TRUE(smtp.command("NOOP", 250));
+    EXPECT_FALSE(smtp.command("NOOP", 354));  // the server said 250
+    EXPECT_EQ(smtp.last_reply().code, 250);
+    EXPECT_FALSE(smtp.command("NOOP\r\nRSET"));  // one line only
+    const std::string message = "Subject: low level\r\n\r\n.dot line\r\n";
+    ASSERT_TRUE(smtp.send("a@example.org", {"b@example.com"}, message)) << smtp.last_result().error;
+    EXPECT_TRUE(smtp.last_result().recipients.at(0).accepted);
+    smtp.close();
+    EXPECT_FALSE(smtp.is_open());
+    // The fake server keeps DATA as it came: the dot doubled (RFC 5321 4.5.2).
+    EXPECT_EQ(server.data(), "Subject: low level\r\n\r\n..dot line\r\n");
+}
+
+TEST_F(EmailApi, EmailSmtpOpenFailsWithAReason) {
+    Smarthost host;
+    host.host = "127.0.0.1";
+    host.port = 1;  // nothing listens there
+    host.timeout_s = 5;
+    EmailSmtp smtp;
+    EXPECT_FALSE(smtp.open(host));
+    EXPECT_FALSE(smtp.error().empty());
+    EXPECT_FALSE(smtp.command("NOOP"));
 }
 
 }  // namespace
