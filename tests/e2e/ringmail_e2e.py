@@ -73,9 +73,9 @@ class Server:
     def args(self):
         # The HTTP API (handler = queue) on a free port too, so that servers of tests run
         # at once never meet on [http]'s default port.
+        http = ["--http-listen", "127.0.0.1:0"] if self.handler == "queue" else []
         return [binary(), "serve", "--config", self.config_path, "--init", "--port", "0",
-                "--reactors", str(self.reactors), "--handler", self.handler,
-                "--http-listen", "127.0.0.1:0"] + self.extra_args
+                "--reactors", str(self.reactors), "--handler", self.handler] + http + self.extra_args
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
