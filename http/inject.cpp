@@ -36,7 +36,7 @@ const Json* typed(const Json& obj, const std::string& path, const char* name, bo
                   const char* type_name) {
     const Json* v = member(obj, name);
     if (!v && required) bad(path + name, "missing");
-    if (v && v->type() != type && !(type == Json::value_t::number_integer && v->is_number()))
+    if (v && v->type() != type)
         bad(path + name, std::string("expected ") + type_name + ", got " + v->type_name());
     return v;
 }

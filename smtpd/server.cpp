@@ -247,7 +247,9 @@ int serve(const Config& config) {
         log::note(line);
     }
     log::note(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing transactions in flight");
-    services.clear();  // the request under way is answered first; then no new mail comes in there
+    // No more mail from there: the HTTP thread stops (a request under way finishes its commit;
+    // its answer may be lost, and a client that sends it again gets its mail twice, never zero).
+    services.clear();
     const auto grace_ends = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace);
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();
