@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 #include <fstream>
 #include <functional>
@@ -235,10 +236,35 @@ const Key relay_keys[] = {
      }},
 };
 
+// "127.0.0.1:8025", "[::1]:8025", "0.0.0.0:0"; the address numeric (a name could resolve
+// to something else tomorrow, and the token rule below needs to know what it is).
+void set_http_listen(Config& c, const std::string& k, const std::string& v) {
+    c.http.listen = v;
+    c.http.listen_given = true;
+    c.http.host.clear();
+    if (v.empty()) return;  // no HTTP API
+    const std::size_t colon = v.rfind(':');
+    std::string host = colon == std::string::npos ? std::string() : v.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned char buf[16];
+    const bool v4 = ::inet_pton(AF_INET, host.c_str(), buf) == 1;
+    const bool bracketed = colon != std::string::npos && colon > 0 && v[0] == '[' && v[colon - 1] == ']';
+    if (colon == std::string::npos || !(v4 != bracketed) || (!v4 && ::inet_pton(AF_INET6, host.c_str(), buf) != 1))
+        throw ConfigError("bad value for " + k + ": " + shown(v) +
+                          " (expected ADDRESS:PORT such as 127.0.0.1:8025 or [::1]:8025, or empty for none)");
+    c.http.port = static_cast<std::uint16_t>(parse_number(k, v.substr(colon + 1), 0, 65535));
+    c.http.host = host;
+}
+
+// [http]: the HTTP API (http/server.hpp).
+const Key http_keys[] = {
+    {"listen", set_http_listen},
+    {"token", [](Config& c, const std::string&, const std::string& v) { c.http.token = v; }},
+};
+
 // mail.ini sections and their keys. Keys before any section header are the server's (as
 // the original module's mail.ini has them); `[server]` names the same keys explicitly.
-// `[relay]` and `[http]` are the outbound queue's and the HTTP API's, whose keys come with
-// those layers: until then every other key there is an unknown key of that section.
+// `[relay]` and `[http]` are the outbound queue's and the HTTP API's.
 struct Section {
     const char* name;
     std::span<const Key> keys;
@@ -247,7 +273,7 @@ const Section sections[] = {
     {"", keys},
     {"server", keys},
     {"relay", relay_keys},
-    {"http", {}},
+    {"http", http_keys},
 };
 
 const Section* find_section(std::string_view name) {
@@ -293,6 +319,19 @@ int on_ini_entry(void* user, const char* section, const char* name, const char* 
 
 void set_config_key(Config& c, const std::string& key, const std::string& value) { set_key(sections[0], c, key, value); }
 
+void set_config_key(Config& c, const std::string& section, const std::string& key, const std::string& value) {
+    const Section* sec = find_section(section);
+    if (!sec) throw ConfigError("unknown section " + shown(section));
+    set_key(*sec, c, key, value);
+}
+
+bool HttpConfig::loopback() const noexcept {
+    unsigned char a[16];
+    if (::inet_pton(AF_INET, host.c_str(), a) == 1) return a[0] == 127;
+    static constexpr unsigned char v6_loopback[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    return ::inet_pton(AF_INET6, host.c_str(), a) == 1 && std::memcmp(a, v6_loopback, sizeof a) == 0;
+}
+
 void validate_config(const Config& c) {
     const std::string& h = c.handler;
     if (h != "print" && h != "discard" && h != "queue" && !(h.rfind("maildir:", 0) == 0 && h.size() > 8))
@@ -303,7 +342,11 @@ void validate_config(const Config& c) {
         throw ConfigError("tls_port and port must differ");
     if ((c.tls_port != 0 || c.tls_port_auto) && c.tls_crt.empty())
         throw ConfigError("tls_port needs tls_crt and tls_key");
-
+    // The inject API queues mail for whoever reaches it: beyond loopback only with a token.
+    if (c.http.enabled() && !c.http.loopback() && c.http.token.empty())
+        throw ConfigError("[http] listen = " + c.http.listen +
+                          " reaches beyond loopback without a token: set [http] token (clients then send "
+                          "\"Authorization: Bearer TOKEN\"), or listen on 127.0.0.1");
 }
 
 std::string default_config_text() {
@@ -405,6 +448,13 @@ max_age = 5d
 ; clients; recipients in relay_domains from anyone; the rest get 554 5.7.1.
 ;relay_domains = example.com, example.org
 relay_networks = 127.0.0.0/8, ::1
+
+[http]
+; The HTTP API (injection and queue; runs with handler = queue): ADDRESS:PORT, [V6]:PORT,
+; or empty for none (default 127.0.0.1:8025). Beyond loopback a token is required.
+;listen = 127.0.0.1:8025
+; When set, every request needs the header "Authorization: Bearer TOKEN".
+;token = a-long-random-secret
 )";
 }
 

@@ -50,6 +50,19 @@ struct RelayConfig {
                            // and no dnssec, off (a test server's unsigned private zone)
 };
 
+// [http]: the HTTP API (issue 15; http/), run by `ringmail serve` with handler = queue.
+struct HttpConfig {
+    std::string listen = "127.0.0.1:8025";  // ADDRESS:PORT or [V6]:PORT; empty: no HTTP API
+    bool listen_given = false;              // the file or the command line set `listen`
+    std::string host = "127.0.0.1";         // listen's address (numeric), empty when off
+    std::uint16_t port = 8025;              // 0 picks a free port (printed at start)
+    // When set, every request needs "Authorization: Bearer TOKEN". Required when `host` is
+    // not a loopback address: the API queues mail for anyone who reaches it.
+    std::string token;
+    bool enabled() const noexcept { return !host.empty(); }
+    bool loopback() const noexcept;         // host is in 127.0.0.0/8 or ::1
+};
+
 struct Config {
     std::uint16_t port = 2525;        // 0 picks a free port (printed at start)
     bool plain = true;                // listen on `port`; a mail.ini without `port` has no
@@ -83,6 +96,7 @@ struct Config {
     bool log_json = false;            // log_format = json: one JSON object per log line                 // split messages into message/attachments (off: pure relay)
     proto::Limits limits;
     RelayConfig relay;
+    HttpConfig http;
 };
 
 // Reads `path`. When it does not exist: with `create_missing`, writes the defaults there
@@ -90,8 +104,10 @@ struct Config {
 Config load_config(const std::string& path, bool create_missing = true);
 // Parses mail.ini text; errors name `name` and the line (the fuzz target's entry point).
 Config parse_config_text(std::string_view text, const std::string& name);
-// Sets one key from its text value, as the file and the command line do.
+// Sets one key from its text value, as the file and the command line do; `section` is
+// "" (the server's keys), "relay" or "http".
 void set_config_key(Config& c, const std::string& key, const std::string& value);
+void set_config_key(Config& c, const std::string& section, const std::string& key, const std::string& value);
 // Checks the whole config (handler syntax and the like).
 void validate_config(const Config& c);
 // The default mail.ini, with a comment on every key.

@@ -48,7 +48,45 @@ std::string encode_value(const std::string& value, std::string_view charset, std
     return v;
 }
 
+// The length of the "{{ name }}" at text[at] (at its first '{') and where its name is; 0
+// when none starts there.
+std::size_t variable_at(std::string_view text, std::size_t at, std::string_view& name) noexcept {
+    std::size_t i = at + 2;
+    const auto blanks = [&] {
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t') && i - at < 2 * max_name) ++i;
+    };
+    blanks();
+    const std::size_t start = i;
+    while (i < text.size() && i - start <= max_name && name_char(text[i])) ++i;
+    if (i == start || i - start > max_name) return 0;
+    name = text.substr(start, i - start);
+    blanks();
+    if (text.substr(i, 2) != "}}") return 0;
+    return i + 2 - at;
+}
+
 }  // namespace
+
+std::string merge_variables(std::string_view text, const Tokens& tokens, bool markers_too) {
+    std::string out;
+    out.reserve(text.size());
+    const auto copy = [&](std::string_view plain) { out += markers_too ? merge_tokens(plain, tokens) : plain; };
+    std::size_t copied = 0;
+    for (std::size_t at = text.find("{{"); at != std::string_view::npos;) {
+        std::string_view name;
+        const std::size_t n = variable_at(text, at, name);
+        if (n == 0) {
+            at = text.find("{{", at + 1);
+            continue;
+        }
+        copy(text.substr(copied, at - copied));
+        if (const std::string* v = find(tokens, name)) out += *v;
+        copied = at + n;
+        at = text.find("{{", copied);
+    }
+    copy(text.substr(copied));
+    return out;
+}
 
 bool has_tokens(std::string_view text) noexcept {
     for (std::size_t at = text.find('#'); at != std::string_view::npos; at = text.find('#', at + 1))

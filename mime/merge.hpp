@@ -19,6 +19,14 @@ using Tokens = std::map<std::string, std::string>;  // token name → value (UTF
 std::string merge_tokens(std::string_view text, const Tokens& tokens, std::string_view charset = {},
                          std::string_view transfer_encoding = {});
 
+// KumoMTA's (Jinja) variables: "{{ name }}" or "{{name}}", spaces or tabs inside the braces
+// optional, the name as for "#Name#" markers and found the same way; a variable without a
+// value becomes empty, as Jinja renders an undefined one. Values are inserted as given.
+// Anything else in braces ("{{ a | upper }}", "{{{") is kept as it is: no template logic.
+// With `markers_too` the text between them gets its "#Name#" markers filled in the same
+// pass, so that no value is merged again.
+std::string merge_variables(std::string_view text, const Tokens& tokens, bool markers_too = false);
+
 // Whether `text` holds at least one marker (a message without any needs no merge).
 bool has_tokens(std::string_view text) noexcept;
 

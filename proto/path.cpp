@@ -153,6 +153,13 @@ Error for_each_param(std::string_view params, F&& f) noexcept {
 
 }  // namespace
 
+std::optional<std::string> bare_address(std::string_view text, bool is_rcpt) {
+    const std::string path = "<" + std::string(text) + ">";
+    const PathParse p = parse_path(path, is_rcpt);
+    if (p.error != Error::None || !p.params.empty() || (is_rcpt && p.address.empty())) return std::nullopt;
+    return std::string(p.address);
+}
+
 MailParams parse_mail_params(std::string_view params) noexcept {
     MailParams m;
     m.error = for_each_param(params, [&](std::string_view key, std::string_view value, bool has_value) {

@@ -3,6 +3,8 @@
 // Pure; views point into the command line and live as long as it does.
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "proto/reply.hpp"
@@ -19,6 +21,11 @@ struct PathParse {
 // `arg` starts just after "FROM:" or "TO:" (spaces allowed before '<').
 // `is_rcpt` allows <postmaster> without a domain (RFC 5321 4.5.1).
 PathParse parse_path(std::string_view arg, bool is_rcpt) noexcept;
+
+// An address given bare (the command line's --to, the HTTP API's "email"), checked as the
+// path "<text>" above with no parameters: the mailbox a server would be sent, or none when
+// it is not one. The empty text is the null sender (for !is_rcpt).
+std::optional<std::string> bare_address(std::string_view text, bool is_rcpt);
 
 struct MailParams {
     std::uint64_t size = 0;     // SIZE=, 0 when absent

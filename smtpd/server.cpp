@@ -53,6 +53,11 @@ smtpd::Handlers& user_handlers() {
     return h;
 }
 
+std::vector<QueueServiceFactory>& queue_services() {
+    static std::vector<QueueServiceFactory> v;
+    return v;
+}
+
 std::string machine_name() {
     char buf[256] = {};
     if (::gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "localhost";
@@ -149,6 +154,11 @@ int serve(const Config& config) {
         shared->config.limits.max_message_size =
             std::min<std::uint64_t>(shared->config.limits.max_message_size, config.relay.max_message_size);
     }
+    // The HTTP API and the like: only beside the queue they feed (and its relay).
+    std::vector<std::unique_ptr<QueueService>> services;
+    if (relay_engine)
+        for (const auto& make : queue_services())
+            if (auto s = make(config, [r = relay_engine.get()] { r->poke(); })) services.push_back(std::move(s));
     if (!h.on_mail && config.handler == "print") h.on_mail = smtpd::print_mail;
     shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
     shared->ask_auth = static_cast<bool>(h.on_auth);
@@ -182,6 +192,9 @@ int serve(const Config& config) {
         banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
     if (tls_ctx)
         banner += "ringmail: STARTTLS offered; certificate SHA256 " + io::certificate_fingerprint(tls_ctx.get()) + "\n";
+    for (const auto& s : services) banner += "ringmail: " + s->banner() + "\n";
+    if (!relay_engine && config.http.enabled() && config.http.listen_given)
+        banner += "ringmail: HTTP API off: it serves the queue, so it runs only with handler = queue\n";
     if (log::format() == log::Format::Json) {
         std::string lines;
         for (std::size_t at = 0; at < banner.size();) {
@@ -199,6 +212,7 @@ int serve(const Config& config) {
     // loading code, and a reactor that exits early unloads none under the others.
     mime::warm_up_charsets();
     if (relay_engine) relay_engine->start();
+    for (auto& s : services) s->start();
     std::vector<std::thread> threads;
     for (auto& r : loops) threads.emplace_back([&r] { r->run(); });
     int sig = 0;
@@ -233,6 +247,9 @@ int serve(const Config& config) {
         log::note(line);
     }
     log::note(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": finishing transactions in flight");
+    // No more mail from there: the HTTP thread stops (a request under way finishes its commit;
+    // its answer may be lost, and a client that sends it again gets its mail twice, never zero).
+    services.clear();
     const auto grace_ends = std::chrono::steady_clock::now() + std::chrono::seconds(config.shutdown_grace);
     shared->stopping.store(true);
     for (auto& r : loops) r->wake();
@@ -281,6 +298,8 @@ void check(const Config& config) {
 void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
     user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth)};
 }
+
+void add_queue_service(QueueServiceFactory make) { queue_services().push_back(std::move(make)); }
 
 int run(const Config& config) {
     try {

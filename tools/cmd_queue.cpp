@@ -11,11 +11,11 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "api/queue_json.hpp"
 #include "base/ascii.hpp"
 #include "config/config.hpp"
 #include "proto/path.hpp"
@@ -83,12 +83,11 @@ std::string iso(std::optional<relay::Time> t) { return t ? relay::format_iso8601
 // RFC 5321 4.1.2 Mailbox through the server's own path parser: what the queue would send
 // as MAIL FROM / RCPT TO must be what a server accepts. The sender may be empty (<>).
 std::string address(const std::string& text, bool rcpt, const char* flag) {
-    const std::string path = "<" + text + ">";
-    const proto::PathParse p = proto::parse_path(path, rcpt);
-    if (p.error != proto::Error::None || !p.params.empty() || (rcpt && p.address.empty()))
+    const std::optional<std::string> a = proto::bare_address(text, rcpt);
+    if (!a)
         throw QueueError("bad " + std::string(flag) + " " + shown(text) +
                          " (expected an address like user@example.org)");
-    return std::string(p.address);
+    return *a;
 }
 
 // Copies FILE or standard input into the queue's tmp/, at most `max` octets, so the store
@@ -164,27 +163,6 @@ int cmd_add() {
     return 0;
 }
 
-nlohmann::ordered_json json_time(std::optional<relay::Time> t) {
-    return t ? nlohmann::ordered_json(relay::format_iso8601(*t)) : nlohmann::ordered_json(nullptr);
-}
-
-nlohmann::ordered_json summary_json(const relay::MessageSummary& m) {
-    return {{"id", m.id.text()},
-            {"status", relay::name(m.status)},
-            {"priority", relay::name(m.priority)},
-            {"from", m.sender},
-            {"size", m.size},
-            {"created", relay::format_iso8601(m.created)},
-            {"recipients", m.recipients},
-            {"pending", m.pending},
-            {"next_attempt", json_time(m.next_attempt)}};
-}
-
-std::string dump(const nlohmann::ordered_json& j) {
-    // Addresses need not be UTF-8 (8-bit local parts): such bytes print as U+FFFD.
-    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 // Pages of 1,000, so a queue of a million messages lists in bounded memory.
 int cmd_list() {
     relay::ListQuery q;
@@ -193,43 +171,24 @@ int cmd_list() {
         if (!q.status) throw QueueError("bad --status " + shown(a.status) + " (expected queued, sent or error)");
     }
     auto store = open_store(false);
+    if (a.json) {
+        QueueListJson list(*store, q.status);
+        for (std::string piece; list.next(piece); piece.clear()) std::fputs(piece.c_str(), stdout);
+        check(list.error());
+        std::fputs("\n", stdout);
+        return 0;
+    }
     std::vector<relay::MessageSummary> page;
-    bool first = true;
-    if (a.json) std::fputs("[", stdout);
     do {
         check(store->list(q, page));
-        for (const auto& m : page) {
-            if (a.json) {
-                std::printf("%s%s", first ? "" : ",", dump(summary_json(m)).c_str());
-            } else {
-                std::printf("%s %-6s %-6s %9llu %s <%s> %u/%u pending next %s\n", m.id.text().c_str(),
-                            std::string(relay::name(m.status)).c_str(), std::string(relay::name(m.priority)).c_str(),
-                            static_cast<unsigned long long>(m.size), relay::format_iso8601(m.created).c_str(),
-                            m.sender.c_str(), m.pending, m.recipients, iso(m.next_attempt).c_str());
-            }
-            first = false;
-        }
+        for (const auto& m : page)
+            std::printf("%s %-6s %-6s %9llu %s <%s> %u/%u pending next %s\n", m.id.text().c_str(),
+                        std::string(relay::name(m.status)).c_str(), std::string(relay::name(m.priority)).c_str(),
+                        static_cast<unsigned long long>(m.size), relay::format_iso8601(m.created).c_str(),
+                        m.sender.c_str(), m.pending, m.recipients, iso(m.next_attempt).c_str());
         if (!page.empty()) q.after = page.back().id;
     } while (page.size() == q.limit);
-    if (a.json) std::fputs("]\n", stdout);
     return 0;
-}
-
-nlohmann::ordered_json message_json(const relay::MessageInfo& m) {
-    auto recipients = nlohmann::ordered_json::array();
-    for (const auto& r : m.recipients)
-        recipients.push_back({{"address", r.address},
-                              {"status", relay::name(r.status)},
-                              {"attempts", r.attempts},
-                              {"last_reply", r.attempts ? nlohmann::ordered_json(r.last_reply) : nullptr},
-                              {"next_attempt", json_time(r.next_attempt)}});
-    return {{"id", m.id.text()},
-            {"status", relay::name(m.status)},
-            {"priority", relay::name(m.priority)},
-            {"from", m.sender},
-            {"size", m.size},
-            {"created", relay::format_iso8601(m.created)},
-            {"recipients", recipients}};
 }
 
 int cmd_show() {
@@ -238,7 +197,7 @@ int cmd_show() {
     relay::MessageInfo m;
     check(store->show(id, m));
     if (a.json) {
-        std::printf("%s\n", dump(message_json(m)).c_str());
+        std::printf("%s\n", queue_message_json(m).c_str());
         return 0;
     }
     std::printf("id: %s\nstatus: %s\npriority: %s\nfrom: <%s>\nsize: %llu\ncreated: %s\n", m.id.text().c_str(),

@@ -1,19 +1,44 @@
 // tools/cmd_serve.cpp — `ringmail serve`: mail.ini (written with the defaults when missing,
 // for the default path or with --init), then flags on top; a bad setting is one line on
-// stderr and exit status 2.
+// stderr and exit status 2. With handler = queue the HTTP API ([http], http/server) runs too.
 #include <cstdio>
+#include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include "config/config.hpp"
+#include "http/server.hpp"
 #include "smtpd/server.hpp"
 #include "tools/commands.hpp"
 
 namespace ringmail::tools {
+namespace {
+
+// http::Server as the smtpd server's QueueService (neither layer knows the other).
+class HttpService final : public server::QueueService {
+public:
+    explicit HttpService(std::unique_ptr<http::Server> s) noexcept : s_(std::move(s)) {}
+    std::string banner() const override { return "HTTP API on " + s_->address(); }
+    void start() override { s_->start(); }
+
+private:
+    std::unique_ptr<http::Server> s_;
+};
+
+std::unique_ptr<server::QueueService> make_http_service(const Config& config, std::function<void()> poke) {
+    auto s = http::make_server(config, std::move(poke));
+    if (!s) return nullptr;
+    return std::make_unique<HttpService>(std::move(s));
+}
+
+}  // namespace
 
 void add_serve(CLI::App& app, int& status) {
     struct Args {
         std::string config = "mail.ini";
         std::string port, reactors, handler, tls_port;
+        std::optional<std::string> http_listen;
         bool init = false;
         bool check = false;
     };
@@ -27,7 +52,9 @@ void add_serve(CLI::App& app, int& status) {
     serve->add_option("--port", a.port, "TCP port (0: a free one, printed at start)");
     serve->add_option("--tls-port", a.tls_port, "implicit TLS port (auto: a free one, printed at start)");
     serve->add_option("--reactors", a.reactors, "reactor threads (0: one per core)");
-    serve->add_option("--handler", a.handler, "print | discard | maildir:DIR");
+    serve->add_option("--handler", a.handler, "print | discard | queue | maildir:DIR");
+    serve->add_option("--http-listen", a.http_listen,
+                      "[http] listen: ADDRESS:PORT of the HTTP API (port 0: a free one, printed at start; '': none)");
     serve->callback([&status] {
         Config config;
         try {
@@ -36,6 +63,7 @@ void add_serve(CLI::App& app, int& status) {
             if (!a.tls_port.empty()) set_config_key(config, "tls_port", a.tls_port);
             if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);
             if (!a.handler.empty()) set_config_key(config, "handler", a.handler);
+            if (a.http_listen) set_config_key(config, "http", "listen", *a.http_listen);
             validate_config(config);
             if (a.check) {
                 server::check(config);
@@ -47,6 +75,7 @@ void add_serve(CLI::App& app, int& status) {
             status = 2;
             return;
         }
+        server::add_queue_service(make_http_service);
         status = server::run(config);
     });
 }

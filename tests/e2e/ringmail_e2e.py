@@ -21,6 +21,8 @@ IO_TIMEOUT = 30.0      # per socket operation
 
 # 127.0.0.1 with local = true (the default), [::] with local = false.
 LISTENING_RE = re.compile(rb"(?:ringmail: |\"msg\":\")listening on (?:127\.0\.0\.1|\[::\]):(\d+) with (\d+) reactors, handler ([^\"\n]*)")
+# Printed in the same write as the first line with handler = queue (the HTTP API).
+HTTP_LISTENING_RE = re.compile(rb"(?:ringmail: |\"msg\":\")HTTP API on (?:127\.0\.0\.1|\[::1\]):(\d+)")
 # Printed in the same write as the line above when tls_port is set.
 TLS_LISTENING_RE = re.compile(rb"(?:ringmail: |\"msg\":\")listening for TLS on (?:127\.0\.0\.1|\[::\]):(\d+)")
 # <sec>.M<usec>P<pid>Q<n>.<host>,S=<size> (Maildir naming, plus Dovecot's S=).
@@ -62,14 +64,18 @@ class Server:
         self.proc = None
         self.port = None
         self.tls_port = None  # set when the server listens for implicit TLS
+        self.http_port = None  # set when the HTTP API runs (handler = queue)
         self.extra_args = list(extra_args)
         self.stderr_path = None
         self.stdout_path = None
         self._runs = 0
 
     def args(self):
+        # The HTTP API (handler = queue) on a free port too, so that servers of tests run
+        # at once never meet on [http]'s default port.
+        http = ["--http-listen", "127.0.0.1:0"] if self.handler == "queue" else []
         return [binary(), "serve", "--config", self.config_path, "--init", "--port", "0",
-                "--reactors", str(self.reactors), "--handler", self.handler] + self.extra_args
+                "--reactors", str(self.reactors), "--handler", self.handler] + http + self.extra_args
 
     def start(self):
         assert self.proc is None or self.proc.poll() is not None, "already running"
@@ -89,7 +95,10 @@ class Server:
         self.port = int(m.group(1))
         with open(self.stderr_path, "rb") as f:
             t = TLS_LISTENING_RE.search(f.read())
-        self.tls_port = int(t.group(1)) if t else None
+            self.tls_port = int(t.group(1)) if t else None
+            f.seek(0)
+            h = HTTP_LISTENING_RE.search(f.read())
+        self.http_port = int(h.group(1)) if h else None
         return self
 
     def _listening_line(self):

@@ -1,5 +1,6 @@
 // tests/mime/merge_test.cpp — mime::merge_tokens: "#Name#" markers filled, missing ones left
-// empty, text that is no marker kept byte for byte, values in a charset and encoding.
+// empty, text that is no marker kept byte for byte, values in a charset and encoding; and
+// mime::merge_variables, the same for KumoMTA's "{{ name }}".
 #include "mime/merge.hpp"
 
 #include <gtest/gtest.h>
@@ -7,6 +8,7 @@
 namespace {
 
 using ringmail::mime::has_tokens;
+using ringmail::mime::merge_variables;
 using ringmail::mime::merge_tokens;
 using ringmail::mime::Tokens;
 
@@ -53,6 +55,30 @@ TEST(Merge, ValuesInCharsetAndTransferEncoding) {
 TEST(Merge, HasTokens) {
     EXPECT_TRUE(has_tokens("Hello #Name#"));
     EXPECT_FALSE(has_tokens("Call #1 or #2, color:#fff;"));
+}
+
+TEST(MergeVariables, WithAndWithoutSpaces) {
+    const Tokens t{{"name", "Ann"}, {"city", "Oslo"}};
+    EXPECT_EQ(merge_variables("Hi {{ name }} from {{city}}!", t), "Hi Ann from Oslo!");
+    EXPECT_EQ(merge_variables("{{\tname  }}{{Name}}", t), "AnnAnn");  // any case, as #Name#
+    EXPECT_EQ(merge_variables("{{ nick }}.", t), ".");                  // undefined: empty
+}
+
+TEST(MergeVariables, AnythingElseInBracesStays) {
+    const Tokens t{{"a", "A"}};
+    for (const std::string& s : {std::string("{{"), std::string("}}"), std::string("{{ }}"), std::string("{a}"),
+                                std::string("{{ a | upper }}"), std::string("{{ a b }}"), std::string("{{ a }"),
+                                std::string("{% if a %}"), "{{" + std::string(65, 'a') + "}}"})
+        EXPECT_EQ(merge_variables(s, t), s) << s;
+    EXPECT_EQ(merge_variables("{{{a}}", t), "{A");
+    EXPECT_EQ(merge_variables("#a# {{a}}", t), "#a# A");  // only braces here
+    EXPECT_EQ(merge_variables("{{a}}", {{"a", "{{a}}"}}), "{{a}}");  // values are not merged again
+}
+
+TEST(MergeVariables, MarkersTooInOnePass) {
+    const Tokens t{{"a", "#b#"}, {"b", "{{a}}"}};
+    EXPECT_EQ(merge_variables("{{a}} #b# {{ a }}", t, true), "#b# {{a}} #b#");
+    EXPECT_EQ(merge_variables("{{a}} #b#", t, false), "#b# #b#");
 }
 
 }  // namespace
