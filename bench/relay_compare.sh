@@ -181,6 +181,9 @@ handler = queue
 queue_dir = $RUN_DIR/queue
 smarthost = $SINK_HOST:$SINK_PORT
 connections = $CONNECTIONS
+[http]
+; no HTTP API: the default port may be another run's
+listen =
 EOF
     SERVER_LOG="$RUN_DIR/ringmail.log"
     "$RINGMAIL" serve --config "$ini" >"$SERVER_LOG" 2>&1 &

@@ -56,7 +56,7 @@ def run_server(work, name, qdir, mx_port, seconds):
     """Starts a server on `qdir`, samples its memory for `seconds` after it listens."""
     config = os.path.join(work, name + ".ini")
     with open(config, "w") as f:
-        f.write("port = 0\nhandler = queue\n[relay]\nqueue_dir = %s\nmx_port = %d\ntls = none\n" % (qdir, mx_port))
+        f.write("port = 0\nhandler = queue\n[relay]\nqueue_dir = %s\nmx_port = %d\ntls = none\n[http]\nlisten =\n" % (qdir, mx_port))
     err_path = os.path.join(work, name + ".stderr")
     with open(err_path, "wb") as err:
         t0 = time.monotonic()

@@ -198,7 +198,7 @@ def main():
         sink = (AiosmtpdSink if os.environ.get("SINK") == "aiosmtpd" else SmtpSink)(work, port)
         config = os.path.join(work, "mail.ini")
         with open(config, "w") as f:
-            f.write("port = 0\nhandler = queue\n[relay]\nqueue_dir = %s\nmx_port = %d\ntls = none\n" % (qdir, port))
+            f.write("port = 0\nhandler = queue\n[relay]\nqueue_dir = %s\nmx_port = %d\ntls = none\n[http]\nlisten =\n" % (qdir, port))
         queue_add(config, work, "high-cold@example.org", "high")  # behind all the low ones, no server yet
 
         err_path = os.path.join(work, "stderr.txt")

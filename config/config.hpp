@@ -77,8 +77,8 @@ struct Config {
     unsigned reactors = 0;            // 0 = one per core
     std::string handler = "print";    // print | discard | maildir:DIR
     unsigned handler_threads = 0;     // 0 = one per core
-    unsigned auth_threads = 2;
-    unsigned max_auth_failures_per_ip = 10;  // per 15 minutes (and reactor); then 454 at once        // threads that check logins (on_auth, auth_users)
+    unsigned auth_threads = 2;        // threads that check logins (on_auth, auth_users)
+    unsigned max_auth_failures_per_ip = 10;  // per 15 minutes (and reactor); then 454 at once
     unsigned handler_timeout = 120;   // seconds a handler may take per call; then 451 / 454
     unsigned handler_queue = 10000;   // jobs waiting for a handler; past it 451 4.3.2 (shed load)
     std::string hostname;             // EHLO/greeting name; empty = the machine's name
@@ -92,8 +92,8 @@ struct Config {
     // a message that would cross it is read to its end and answered 452 4.3.1. 0 = no cap.
     std::uint64_t max_inflight_bytes = std::uint64_t(512) << 20;
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
-    bool mime = true;
-    bool log_json = false;            // log_format = json: one JSON object per log line                 // split messages into message/attachments (off: pure relay)
+    bool mime = true;                 // split messages into message/attachments (off: pure relay)
+    bool log_json = false;            // log_format = json: one JSON object per log line
     proto::Limits limits;
     RelayConfig relay;
     HttpConfig http;
