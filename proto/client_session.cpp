@@ -5,6 +5,10 @@
 // command still waiting.
 #include "proto/client_session.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <bit>
 #include <cstdint>
@@ -21,8 +25,9 @@ bool has_control(std::string_view s) noexcept {
 bool bad_address(std::string_view s) noexcept {
     return has_control(s) || s.find_first_of("<>") != std::string_view::npos;
 }
-// Bodies are scanned eight octets at a time (they are up to megabytes, and each message
-// is scanned on the relay's one thread); little-endian order maps a mask bit to its octet.
+// Bodies are scanned sixteen octets at a time with SSE2 (every x86-64 has it), else eight
+// (they are up to megabytes, and each message is scanned on the relay's one thread);
+// little-endian order maps a mask bit to its octet.
 constexpr bool kWordScan = std::endian::native == std::endian::little;
 constexpr std::uint64_t kLow7 = 0x7f7f7f7f7f7f7f7fULL, kHigh = 0x8080808080808080ULL;
 constexpr std::uint64_t kCRs = 0x0d0d0d0d0d0d0d0dULL, kLFs = 0x0a0a0a0a0a0a0a0aULL;
@@ -41,6 +46,10 @@ std::uint64_t equal_octets(std::uint64_t w, std::uint64_t octets) noexcept {
 
 bool non_ascii(std::string_view s) noexcept {
     std::size_t i = 0;
+#if defined(__SSE2__)
+    for (; i + 16 <= s.size(); i += 16)
+        if (_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i))) != 0) return true;
+#endif
     for (; i + 8 <= s.size(); i += 8)
         if (load8(s.data() + i) & kHigh) return true;
     for (; i < s.size(); ++i)
@@ -61,6 +70,16 @@ bool data_ready(std::string_view body) noexcept {
         return k > 0 && b[k - 1] == '\r' && (k + 1 == n || b[k + 1] != '.');
     };
     std::size_t i = 0;
+#if defined(__SSE2__)
+    // Sixteen octets a compare: most blocks of a body hold no line end at all.
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i));
+        for (unsigned m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+             m != 0; m &= m - 1)
+            if (!fits(i + static_cast<std::size_t>(std::countr_zero(m)))) return false;
+    }
+#endif
     if constexpr (kWordScan) {
         for (; i + 8 <= n; i += 8) {
             const std::uint64_t w = load8(b + i);
