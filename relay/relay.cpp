@@ -193,7 +193,9 @@ struct Relay::Engine final : io::Handler {
     void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
 
     // Scheduling.
-    void poll();
+    void poll();        // what is due, highest priority first (a page)
+    void poll_newer();  // what is due and newer than newest_seen
+    void take_due(const std::vector<ScheduleEntry>& due);
     void take(const ScheduleEntry& e);
     std::string destination_of(const std::string& address) const;
     bool ensure_route(Destination& d);
@@ -256,6 +258,13 @@ struct Relay::Engine final : io::Handler {
     unsigned open_links = 0;
     bool poll_due = true;
     bool poll_on_room = false;  // a poll found no room: poll when a delivery is let go
+    // A poke from this process (a message just queued): only what is newer than any poll
+    // saw needs a look, and that costs the new rows, where a full poll reads every
+    // message held (each poke of a busy inbound server would read them all again). The
+    // tick's full poll each second still finds what this misses (an id made earlier but
+    // committed later by another store).
+    bool poll_new = false;
+    MessageId newest_seen{};
     std::vector<AttemptResult> results;
     std::vector<NewMessage> bounces;
     std::string log;
@@ -326,11 +335,12 @@ void Relay::Engine::run() {
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
         if (auto r = smarthost_lookup.take()) on_smarthost_route(std::move(*r));
-        if (poked.exchange(false, std::memory_order_acq_rel)) poll_due = true;
+        if (poked.exchange(false, std::memory_order_acq_rel)) poll_new = true;
         // The results of deliveries just finished are written before the store is asked
         // what is due: until then it still calls those messages due.
         write_results();
         if (poll_due) poll();
+        else if (poll_new) poll_newer();
         start_links();
         write_results();
         reap();
@@ -357,7 +367,7 @@ void Relay::Engine::run() {
 // ---- scheduling ----
 
 void Relay::Engine::poll() {
-    poll_due = false;
+    poll_due = poll_new = false;
     if (held >= max_held) {  // a poke or the tick while full: not lost, done when room frees
         poll_on_room = true;
         return;
@@ -369,14 +379,36 @@ void Relay::Engine::poll() {
         log::Line("relay").str("error", r.detail).append_to(log);
         return;
     }
-    for (const ScheduleEntry& e : due) {
-        if (held >= max_held) break;
-        if (inflight.count(e.id.value)) continue;
-        take(e);
-    }
+    take_due(due);
     // A full page: more may be due; look again next turn (or when room frees) rather than
     // next second.
     if (due.size() == room + inflight.size()) (held < max_held ? poll_due : poll_on_room) = true;
+}
+
+void Relay::Engine::poll_newer() {
+    poll_new = false;
+    if (held >= max_held) {
+        poll_on_room = true;
+        return;
+    }
+    const std::size_t room = max_held - held;
+    std::vector<ScheduleEntry> due;
+    const StoreResult r = store->schedule_after(newest_seen, now_s(), room, due);
+    if (!r) {
+        log::Line("relay").str("error", r.detail).append_to(log);
+        return;
+    }
+    take_due(due);
+    if (due.size() == room) (held < max_held ? poll_new : poll_on_room) = true;
+}
+
+void Relay::Engine::take_due(const std::vector<ScheduleEntry>& due) {
+    for (const ScheduleEntry& e : due) {
+        if (held >= max_held) break;  // what is left: the poll when room frees (a full one)
+        newest_seen = std::max(newest_seen, e.id);
+        if (inflight.count(e.id.value)) continue;
+        take(e);
+    }
 }
 
 std::string Relay::Engine::destination_of(const std::string& address) const {

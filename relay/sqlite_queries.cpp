@@ -210,10 +210,10 @@ StoreResult SqliteStore::flush(Time now, std::size_t& messages) {
     });
 }
 
-StoreResult SqliteStore::schedule(Time due_by, std::size_t limit, std::vector<ScheduleEntry>& out) {
-    out.clear();
-    Query q(stmt(Sql::Schedule));
-    q.bind(1, due_by).bind(2, as_sql_limit(limit));
+namespace {
+
+// The rows of a schedule query; SQLITE_DONE when all were read.
+int read_schedule(Query& q, std::vector<ScheduleEntry>& out) {
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
         ScheduleEntry e;
@@ -223,7 +223,25 @@ StoreResult SqliteStore::schedule(Time due_by, std::size_t limit, std::vector<Sc
         e.next_attempt = q.int64(3);
         out.push_back(e);
     }
-    if (rc != SQLITE_DONE) return db_error("reading the schedule");
+    return rc;
+}
+
+}  // namespace
+
+StoreResult SqliteStore::schedule(Time due_by, std::size_t limit, std::vector<ScheduleEntry>& out) {
+    out.clear();
+    Query q(stmt(Sql::Schedule));
+    q.bind(1, due_by).bind(2, as_sql_limit(limit));
+    if (read_schedule(q, out) != SQLITE_DONE) return db_error("reading the schedule");
+    return {};
+}
+
+StoreResult SqliteStore::schedule_after(MessageId after, Time due_by, std::size_t limit,
+                                        std::vector<ScheduleEntry>& out) {
+    out.clear();
+    Query q(stmt(Sql::ScheduleNew));
+    q.bind(1, due_by).bind(2, as_sql_limit(limit)).bind(3, static_cast<std::int64_t>(after.value));
+    if (read_schedule(q, out) != SQLITE_DONE) return db_error("reading the schedule");
     return {};
 }
 

@@ -117,6 +117,9 @@ constexpr const char* kSql[] = {
     "SELECT spool, body_offset, size, status FROM message WHERE id = ?1",
     "SELECT 1 FROM message WHERE spool = ?1 AND status <> 1 LIMIT 1",  // the file is still needed
     "UPDATE message SET spool = ?2, body_offset = 0 WHERE id = ?1 AND spool = ?3",
+    // Newer than ?3: a range of the primary key, so its cost is the new rows', not the queue's.
+    "SELECT id, priority, created, next_attempt FROM message WHERE id > ?3 AND status = 0 AND next_attempt <= ?1 "
+    "ORDER BY id LIMIT ?2",
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 

@@ -69,6 +69,8 @@ public:
     StoreResult retry_all(Time now, std::size_t& messages) override;
     StoreResult flush(Time now, std::size_t& messages) override;
     StoreResult schedule(Time due_by, std::size_t limit, std::vector<ScheduleEntry>& out) override;
+    StoreResult schedule_after(MessageId after, Time due_by, std::size_t limit,
+                               std::vector<ScheduleEntry>& out) override;
     StoreResult next_due(std::optional<Time>& out) override;
     StoreResult record(std::span<const AttemptResult> results) override;
     StoreResult open_body(MessageId id, Body& out) override;
@@ -79,7 +81,7 @@ public:
         InsertMessage, InsertRecipient, Status, Message, Recipients, ListAll, ListByStatus,
         DeleteRecipients, DeleteMessage, RequeueRecipients, RequeueAllRecipients, Refresh,
         RefreshUnsent, FlushRecipients, FlushMessages, Schedule, NextDue, RecordRecipient, AllIds,
-        MaxId, BodyPlace, SpoolNeeded, MoveBody,
+        MaxId, BodyPlace, SpoolNeeded, MoveBody, ScheduleNew,
         Count
     };
 

@@ -154,6 +154,10 @@ public:
     // Queued messages due at or before `due_by`, highest priority first, then oldest; at most
     // `limit`. A scheduler that keeps the whole schedule in memory passes the end of time.
     virtual StoreResult schedule(Time due_by, std::size_t limit, std::vector<ScheduleEntry>& out) = 0;
+    // The same for messages with ids above `after` only, oldest first: what was queued since
+    // a scheduler last looked, at a cost that does not grow with the queue.
+    virtual StoreResult schedule_after(MessageId after, Time due_by, std::size_t limit,
+                                       std::vector<ScheduleEntry>& out) = 0;
     // The earliest next attempt of any queued message; none when nothing is queued.
     virtual StoreResult next_due(std::optional<Time>& out) = 0;
     // One transaction for the batch: each pending recipient named becomes sent, queued again

@@ -212,6 +212,32 @@ TEST_F(SqliteStoreTest, ScheduleIsHighestPriorityFirstThenOldest) {
     EXPECT_EQ(entries[0].next_attempt, kNow - 200);
 }
 
+// The relay's look at what a poke brought: only ids above the newest it saw, due, still
+// queued, oldest id first, at most `limit`.
+TEST_F(SqliteStoreTest, ScheduleAfterGivesOnlyNewerDueMessagesInIdOrder) {
+    const MessageId first = add(message({"a@x.test"}, "1", Priority::Low));
+    const MessageId second = add(message({"a@x.test"}, "2", Priority::Low));
+    NewMessage later = message({"a@x.test"}, "3", Priority::High);
+    later.not_before = kNow + 3600;
+    const MessageId not_yet = add(later);
+    const MessageId high = add(message({"a@x.test"}, "4", Priority::High));
+    const MessageId sent = add(message({"a@x.test"}, "5"));
+    record(sent, 0, Outcome::Sent, "250 ok");
+    const auto after = [this](MessageId id, Time by, std::size_t limit = 100) {
+        std::vector<ScheduleEntry> entries;
+        const StoreResult r = store_->schedule_after(id, by, limit, entries);
+        EXPECT_TRUE(r) << r.detail;
+        std::vector<MessageId> ids;
+        for (const auto& e : entries) ids.push_back(e.id);
+        return ids;
+    };
+    EXPECT_EQ(after(first, kNow), (std::vector<MessageId>{second, high}));
+    EXPECT_EQ(after(first, kNow, 1), std::vector<MessageId>{second});
+    EXPECT_EQ(after(MessageId{}, kNow), (std::vector<MessageId>{first, second, high}));
+    EXPECT_EQ(after(first, kNow + 3600), (std::vector<MessageId>{second, not_yet, high}));
+    EXPECT_TRUE(after(sent, kNow + 3600).empty());
+}
+
 TEST_F(SqliteStoreTest, NotBeforeIsHonoured) {
     NewMessage later = message({"a@x.test"});
     later.not_before = kNow + 3600;
