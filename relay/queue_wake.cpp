@@ -1,9 +1,8 @@
-// relay/queue_wake.cpp — the wake FIFO: a multishot poll on it; each readiness drains the
+// relay/queue_wake.cpp — the wake FIFO: an io::FdPoll on it; each readiness drains the
 // bytes written (any number of pokes is one wake) and calls the engine back.
 #include "relay/queue_wake.hpp"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,44 +18,33 @@ std::string wake_path(const std::string& queue_dir) { return queue_dir + "/wake"
 }  // namespace
 
 QueueWake::QueueWake(io::Ring& ring, const std::string& queue_dir, std::function<void()> woken)
-    : ring_(ring), woken_(std::move(woken)), id_(ring.add(*this)) {
+    : fifo_{open_fifo(queue_dir)}, woken_(std::move(woken)), poll_(ring, fifo_.fd, [this] { drain(); }) {}
+
+QueueWake::Fifo::~Fifo() {
+    if (fd >= 0) ::close(fd);
+}
+
+int QueueWake::open_fifo(const std::string& queue_dir) {
     const std::string path = wake_path(queue_dir);
     if (::mkfifo(path.c_str(), 0600) != 0 && errno != EEXIST)
         throw std::runtime_error(path + ": " + std::strerror(errno));
     // O_RDWR: a FIFO with a writer of our own never reads as closed when pokers leave.
-    fd_ = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
+    const int fd = ::open(path.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(path + ": " + std::strerror(errno));
     struct stat st{};
-    if (::fstat(fd_, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-        ::close(fd_);
-        fd_ = -1;
+    if (::fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
+        ::close(fd);
         throw std::runtime_error(path + ": not a FIFO");
     }
+    return fd;
 }
 
-QueueWake::~QueueWake() {
-    if (fd_ >= 0) ::close(fd_);
-}
-
-void QueueWake::arm() noexcept {
-    if (armed_ || cancelled_) return;
-    io_uring_prep_poll_multishot(ring_.prep(id_, 0), fd_, POLLIN);
-    armed_ = true;
-}
-
-void QueueWake::cancel() noexcept {
-    cancelled_ = true;
-    if (armed_) io_uring_prep_poll_remove(ring_.prep_ignored(), io::Ring::user_data(id_, 0));
-}
-
-void QueueWake::on_completion(const io_uring_cqe& cqe, std::uint64_t) noexcept {
-    if (!(cqe.flags & IORING_CQE_F_MORE)) armed_ = false;
-    if (cancelled_) return;
+// Any number of pokes since the last readiness is one wake.
+void QueueWake::drain() noexcept {
     char buf[256];
-    while (::read(fd_, buf, sizeof buf) > 0) {
+    while (::read(fifo_.fd, buf, sizeof buf) > 0) {
     }
     woken_();
-    if (cqe.res >= 0) arm();  // an error would fail again at once: re-arming would spin
 }
 
 void QueueWake::poke(const std::string& queue_dir) noexcept {

@@ -23,6 +23,7 @@
 #include "base/log.hpp"
 #include "io/buffer_ring.hpp"
 #include "io/mailbox.hpp"
+#include "io/fd_poll.hpp"
 #include "io/ring.hpp"
 #include "io/slot_table.hpp"
 #include "io/stream.hpp"
@@ -30,7 +31,6 @@
 #include "mime/dsn.hpp"
 #include "proto/client_session.hpp"
 #include "relay/dns.hpp"
-#include "relay/dns_poll.hpp"
 #include "relay/queue_wake.hpp"
 #include "relay/host_lookup.hpp"
 #include "relay/retry.hpp"
@@ -243,7 +243,7 @@ struct Relay::Engine final : io::Handler {
     io::SslCtxPtr smarthost_tls;
     std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
     std::string dns_error;
-    std::optional<DnsPoll> dns_poll;
+    std::optional<io::FdPoll> dns_poll;  // libunbound's result pipe: process() on each readiness
     std::optional<QueueWake> wake;  // pokes from other processes (`ringmail queue add`)
     std::string body_buf;           // the body of the message being handed to a session
     static constexpr std::size_t kKeptBodyBuffer = 1 << 20;
@@ -313,7 +313,7 @@ void Relay::Engine::run() {
             o.resolver = cfg.resolver;
             o.dnssec = cfg.dnssec;
             resolver = std::make_unique<Resolver>(o);
-            dns_poll.emplace(ring, *resolver);
+            dns_poll.emplace(ring, resolver->fd(), [this] { resolver->process(ring.now_ms()); });
             dns_poll->arm();
         } catch (const std::exception& e) {
             dns_error = e.what();

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "relay/dns_poll.hpp"
+#include "io/fd_poll.hpp"
 
 namespace ringmail::relay {
 namespace {
@@ -94,14 +94,14 @@ std::unique_ptr<io::Ring> try_ring() {
     }
 }
 
-// The way the delivery reactor drives it: DnsPoll's multishot poll on fd(), process() on
-// each completion. Two resolve() of one domain share a lookup; a callback may start the
+// The way the delivery reactor drives it: an io::FdPoll on fd(), process() on each
+// readiness. Two resolve() of one domain share a lookup; a callback may start the
 // next lookup; a later resolve() is a cache hit answered at once.
 TEST(Resolver, DrivenByTheRingSharedLookupsAndCallbackChains) {
     auto ring = try_ring();
     if (!ring) GTEST_SKIP() << "no io_uring here";
     Resolver r(offline());
-    DnsPoll poll(*ring, r);
+    io::FdPoll poll(*ring, r.fd(), [&] { r.process(ring->now_ms()); });
     poll.arm();
     std::vector<MxResult> got;
     const auto keep = [&](const MxResult& m) { got.push_back(m); };
