@@ -51,6 +51,7 @@ namespace {
 constexpr unsigned kBufCount = 64;
 constexpr unsigned kBufSize = 16 * 1024;   // replies are small
 constexpr std::uint64_t kHandshakeMs = 60'000;
+constexpr Time kMaxSuspendSeconds = 60;  // a destination no host of which answered
 constexpr Time kRouteCacheSeconds = 60;   // DNS TTLs are the resolver's; this only spares lookups
 constexpr std::uint64_t kHostLookupMs = 30'000;  // the smarthost's name, as an MX lookup's limit
 // A connection with nothing to send waits this long for the next message to its
@@ -79,6 +80,10 @@ struct Destination {
     Route route;
     Time routed_until = 0;                       // route cached until then
     bool routing = false;                        // an MX lookup is under way
+    // No host could be reached: until then new deliveries are deferred without a
+    // connection each (Postfix's "delivery temporarily suspended").
+    Time suspended_until = 0;
+    std::string suspended_why;
     std::size_t waiting_count() const noexcept { return waiting[0].size() + waiting[1].size() + waiting[2].size(); }
 };
 
@@ -519,6 +524,10 @@ void Relay::Engine::start_links() {
         if (!l.closed && l.idle_since != 0 && l.dest->waiting_count() > 0) drive(l);
     });
     for (auto& [key, d] : dests) {
+        if (d.waiting_count() > 0 && d.open == 0 && now_s() < d.suspended_until) {
+            fail_waiting(d, Outcome::TempFail, "delivery temporarily suspended: " + d.suspended_why, "");
+            continue;
+        }
         // One more connection while more deliveries wait than connections are open.
         while (d.waiting_count() > d.open && d.open < per_destination && open_links < cfg.connections) {
             if (!ensure_route(d)) break;
@@ -846,6 +855,10 @@ void Relay::Engine::link_failed(Link& l, const std::string& why) {
     if (!reached && d.open == 0) {
         fail_waiting(d, Outcome::TempFail, why, "");
         d.routed_until = 0;  // look the route up again next time
+        // Every host failed: the next deliveries wait without trying (the first retry of
+        // each, at most a minute), rather than one connection each to a host that is down.
+        d.suspended_until = now_s() + std::min<Time>(cfg.retry_base, kMaxSuspendSeconds);
+        d.suspended_why = why;
     }
 }
 

@@ -214,6 +214,23 @@ class Relay(RelayTestCase):
         self.assertIn(b"Final-Recipient: rfc822; nobody@[127.0.0.3]", bounce)
         self.assert_stopped_cleanly(s)
 
+    def test_a_host_that_is_down_is_not_tried_again_for_every_message(self):
+        rx = Receiver(self)  # on 127.0.0.2; nothing listens on 127.0.0.3 at that port
+        s = self.relay({"mx_port": rx.port, "retry_base": "1h"})
+        deferred = lambda: len(re.findall(r"delivery id=\S+ to=nobody@\[127\.0\.0\.3\] .*status=deferred",
+                                          s.stderr()))
+        ids = [self.send(s.port, "owner@[127.0.0.2]", ["nobody@[127.0.0.3]"], "<down0@example.org>")]
+        self.assertTrue(e2e.poll(lambda: deferred() == 1, WAIT, 0.1), s.stderr())
+        ids += [self.send(s.port, "owner@[127.0.0.2]", ["nobody@[127.0.0.3]"], "<down%d@example.org>" % i)
+                for i in range(1, 6)]
+        self.assertTrue(e2e.poll(lambda: deferred() == 6, WAIT, 0.1), s.stderr())
+        # The first delivery found the host down; the next ones waited without a
+        # connection each, and say why.
+        self.assertEqual(s.stderr().count('event="connection failed"'), 1, s.stderr())
+        self.assertEqual(s.stderr().count("delivery temporarily suspended: cannot connect"), 5, s.stderr())
+        self.assertEqual([self.status(i) for i in ids], ["queued"] * 6)
+        self.assert_stopped_cleanly(s)
+
     def test_relay_access(self):
         rx = Receiver(self)
         s = self.relay({"mx_port": rx.port, "relay_networks": "10.0.0.0/8", "relay_domains": "example.com"})
