@@ -18,6 +18,7 @@
 
 #include "base/ascii.hpp"
 #include "base/log.hpp"
+#include "http/admin_page.hpp"
 #include "relay/sqlite_store.hpp"
 
 namespace ringmail::http {
@@ -118,8 +119,12 @@ struct Server::Callbacks {
             m = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
         }
         if (!m) return MHD_NO;  // out of memory: MHD closes the connection
-        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        for (const auto& [name, value] : r.headers) MHD_add_response_header(m, name.c_str(), value.c_str());
+        bool typed = false;  // JSON unless the route names its own type (the admin page)
+        for (const auto& [name, value] : r.headers) {
+            typed = typed || base::iequals(name, MHD_HTTP_HEADER_CONTENT_TYPE);
+            MHD_add_response_header(m, name.c_str(), value.c_str());
+        }
+        if (!typed) MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         const MHD_Result ok = MHD_queue_response(c, r.status, m);
         MHD_destroy_response(m);
         return ok;
@@ -131,7 +136,9 @@ struct Server::Callbacks {
         auto* req = static_cast<Request*>(*state);
         if (!req) {  // the header is in: refuse what needs no body before reading one
             *state = req = new Request;
-            if (!self->authorized(c)) {
+            // The admin page (GET /) holds no data (its script sends the token): no token.
+            const bool page = std::string_view(url) == "/" && std::string_view(method) == "GET";
+            if (!page && !self->authorized(c)) {
                 Response r = error_response(401, "missing or wrong bearer token (Authorization: Bearer TOKEN)");
                 r.headers.emplace_back(MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"ringmail\"");
                 return send(c, std::move(r));
@@ -208,6 +215,7 @@ Response Server::route(MHD_Connection* c, std::string_view method, std::string_v
         r.headers.emplace_back(MHD_HTTP_HEADER_ALLOW, allowed);
         return r;
     };
+    if (path == "/") return method == "GET" ? admin_page() : only("GET");
     if (path == "/api/inject/v1") return method == "POST" ? api_->inject(body) : only("POST");
     if (path == "/api/queue") {
         if (method != "GET") return only("GET");

@@ -230,12 +230,12 @@ class Http(RelayTestCase):
         self.assertNotEqual(self.queue("show", sent_id).returncode, 0)
         for method, path in (("GET", "/api/queue/" + sent_id), ("DELETE", "/api/queue/" + sent_id),
                              ("POST", "/api/queue/%s/retry" % sent_id), ("GET", "/api/queue/not-an-id"),
-                             ("GET", "/api/nothing"), ("GET", "/")):
+                             ("GET", "/api/nothing"), ("GET", "/index.html")):
             code, body = self.curl(method, path)
             self.assertEqual(code, 404, (method, path, body))
             self.assertIn("error", json.loads(body))
         for method, path, allowed in (("GET", "/api/inject/v1", "POST"), ("POST", "/api/queue", "GET"),
-                                      ("PUT", "/api/queue/" + error_id, "GET, DELETE"),
+                                      ("POST", "/", "GET"), ("PUT", "/api/queue/" + error_id, "GET, DELETE"),
                                       ("GET", "/api/queue/%s/retry" % error_id, "POST")):
             status, answer, headers = self.call(method, path, b"{}" if method != "GET" else None)
             self.assertEqual((status, headers["Allow"]), (405, allowed), (method, path, answer))
