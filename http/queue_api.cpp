@@ -106,8 +106,11 @@ Response QueueApi::retry(std::string_view id) {
     if (!parsed) return no_such_message(id);
     if (const relay::StoreResult s = store_->retry(*parsed, now()); !s)
         return s.error == relay::StoreError::NotFound ? no_such_message(id) : store_error(s);
+    // Read back before the engine is woken: it could otherwise try (and fail) the message
+    // again before the reply says it is queued.
+    Response r = show(id);
     poke_();
-    return show(id);  // the message as it is now queued again
+    return r;
 }
 
 }  // namespace ringmail::http

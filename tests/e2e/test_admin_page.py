@@ -103,6 +103,15 @@ class AdminPage(e2e.ServerTestCase):
         except StaleElementReferenceException:
             return None
 
+    def detail_cells(self, driver):
+        """The cells of the opened row's recipients, or None while there are none or the
+        list is being drawn again (the live refresh replaces the rows)."""
+        try:
+            tables = driver.find_elements(By.CSS_SELECTOR, "tr.detail table.recipients")
+            return [td.text for td in tables[0].find_elements(By.CSS_SELECTOR, "td")] if tables else None
+        except StaleElementReferenceException:
+            return None
+
     def click(self, driver, qid, css):
         """Clicks `css` in the row of `qid`; the list is drawn again at each read, so a row
         found just before may be gone: then it is found again."""
@@ -171,8 +180,7 @@ class AdminPage(e2e.ServerTestCase):
 
         # A row opens onto its recipients: status, attempts, last reply, next attempt.
         self.click(driver, first, "td.from")
-        detail = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "tr.detail table.recipients"))
-        cells = [td.text for td in detail[0].find_elements(By.CSS_SELECTOR, "td")]
+        cells = wait.until(self.detail_cells)
         self.assertEqual(cells[:3], ["ann@[127.0.0.1]", "queued", str(before["attempts"])])
         self.assertTrue(cells[3] and cells[3] != "-", cells)
         self.assertEqual(cells[4], before["next_attempt"])
