@@ -117,6 +117,7 @@ constexpr const char* kSql[] = {
     "SELECT spool, body_offset, size, status FROM message WHERE id = ?1",
     "SELECT 1 FROM message WHERE spool = ?1 AND status <> 1 LIMIT 1",  // the file is still needed
     "UPDATE message SET spool = ?2, body_offset = 0 WHERE id = ?1 AND spool = ?3",
+    "SELECT status, priority, count(*) FROM message GROUP BY status, priority",
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 
