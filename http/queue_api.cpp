@@ -110,4 +110,6 @@ Response QueueApi::retry(std::string_view id) {
     return show(id);  // the message as it is now queued again
 }
 
+Response QueueApi::metrics(const MetricsSource& source) { return metrics_response(source, *store_); }
+
 }  // namespace ringmail::http
