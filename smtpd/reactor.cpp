@@ -240,7 +240,7 @@ void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view byte
     case io::StreamEvent::TlsFailed:
         // A failed handshake, plaintext on the TLS port, a bad record: send the alert
         // OpenSSL queued and close; nothing else of this connection is read.
-        counters_.tls_failed.add();
+        if (!c.session.tls_active()) counters_.tls_failed.add();  // not a bad record later on
         if (c.life != Life::Closed) c.life = Life::Closing;
         mark_dirty(c);
         return;
