@@ -65,8 +65,10 @@ void write_all(const char* p, std::size_t n) noexcept {
 void set_format(Format f) noexcept { g_format.store(f, std::memory_order_relaxed); }
 Format format() noexcept { return g_format.load(std::memory_order_relaxed); }
 
-Line::Line(std::string_view event) {
-    if (json()) {
+Line::Line(std::string_view event) : Line(event, format()) {}
+
+Line::Line(std::string_view event, Format f) : json_(f == Format::Json) {
+    if (json_) {
         timespec ts{};
         ::clock_gettime(CLOCK_REALTIME, &ts);
         tm t{};
@@ -91,7 +93,7 @@ Line::Line(std::string_view event) {
 }
 
 Line& Line::str(std::string_view key, std::string_view value) {
-    if (json()) {
+    if (json_) {
         s_ += ",\"";
         s_ += key;
         s_ += "\":\"";
@@ -107,7 +109,7 @@ Line& Line::str(std::string_view key, std::string_view value) {
 }
 
 Line& Line::num(std::string_view key, std::uint64_t value) {
-    if (json()) {
+    if (json_) {
         s_ += ",\"";
         s_ += key;
         s_ += "\":";
@@ -122,7 +124,7 @@ Line& Line::num(std::string_view key, std::uint64_t value) {
 
 void Line::append_to(std::string& out) {
     out += s_;
-    out += json() ? "}\n" : "\n";
+    out += json_ ? "}\n" : "\n";
 }
 
 void Line::write() {

@@ -18,6 +18,7 @@ Format format() noexcept;
 class Line {
 public:
     explicit Line(std::string_view event);
+    Line(std::string_view event, Format f);  // in this format, whatever set_format() chose
     Line& str(std::string_view key, std::string_view value);
     Line& num(std::string_view key, std::uint64_t value);
     void append_to(std::string& out);  // with its line end
@@ -25,6 +26,7 @@ public:
 
 private:
     std::string s_;
+    bool json_;
 };
 
 // A free-text record (start-up, signals, failures that have no fields yet).

@@ -152,6 +152,7 @@ const Key keys[] = {
          if (v != "text" && v != "json") throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected text or json)");
          c.log_json = v == "json";
      }},
+    {"event_log", [](Config& c, const std::string&, const std::string& v) { c.event_log = v; }},
     {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
     {"max_inflight_bytes", number(&Config::max_inflight_bytes, 0, std::uint64_t(1) << 40)},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
@@ -404,6 +405,9 @@ timeout_command = 300
 timeout_data = 300
 ; Log lines on stderr (one per connection, message and failure): text or json.
 log_format = text
+; A file that gets one JSON object per line for each message received (accepted or
+; refused), delivery attempt and bounce; reopened at SIGUSR1 (logrotate). Empty: none.
+;event_log = events.jsonl
 ; Seconds that transactions in flight may take to finish after SIGTERM.
 shutdown_grace = 30
 ; Split each message into its text/HTML body and attachments for the handler

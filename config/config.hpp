@@ -94,6 +94,9 @@ struct Config {
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
     bool mime = true;                 // split messages into message/attachments (off: pure relay)
     bool log_json = false;            // log_format = json: one JSON object per log line
+    // One JSON object per line per message received, delivery attempt and bounce, appended
+    // by a writer thread (never a reactor); reopened at SIGUSR1. Empty: none.
+    std::string event_log;
     proto::Limits limits;
     RelayConfig relay;
     HttpConfig http;

@@ -262,8 +262,8 @@ Response admin_page() {
     for (std::size_t mark; (mark = kPage.find(kNonceMark, at)) != std::string_view::npos; at = mark + kNonceMark.size())
         r.body.append(kPage.substr(at, mark - at)).append(nonce);
     r.body.append(kPage.substr(at));
+    r.content_type = "text/html; charset=utf-8";
     r.headers = {
-        {"Content-Type", "text/html; charset=utf-8"},
         {"Content-Security-Policy", "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'nonce-" + nonce +
                                         "'; connect-src 'self'; img-src 'none'; base-uri 'none'; form-action 'none'; "
                                         "frame-ancestors 'none'"},

@@ -113,4 +113,6 @@ Response QueueApi::retry(std::string_view id) {
     return r;
 }
 
+Response QueueApi::metrics(const MetricsSource& source) { return metrics_response(source, *store_); }
+
 }  // namespace ringmail::http

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "http/inject.hpp"
+#include "http/metrics.hpp"
 #include "http/response.hpp"
 #include "relay/store.hpp"
 
@@ -25,6 +26,7 @@ public:
     Response show(std::string_view id);              // GET /api/queue/ID
     Response remove(std::string_view id);            // DELETE /api/queue/ID
     Response retry(std::string_view id);             // POST /api/queue/ID/retry
+    Response metrics(const MetricsSource& source);   // GET /metrics (the queue depth is ours)
 
 private:
     std::unique_ptr<relay::Store> store_;

@@ -14,7 +14,8 @@ enum class Piece : std::uint8_t { Some, End, Failed };  // Failed: the client se
 
 struct Response {
     unsigned status = 200;
-    std::string body;  // JSON
+    std::string body;  // JSON, unless content_type says otherwise
+    std::string content_type = "application/json";
     // When set, the body goes on with what each call appends while it returns Piece::Some.
     std::function<Piece(std::string&)> more;
     std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type

@@ -119,12 +119,8 @@ struct Server::Callbacks {
             m = MHD_create_response_from_buffer(r.body.size(), r.body.data(), MHD_RESPMEM_MUST_COPY);
         }
         if (!m) return MHD_NO;  // out of memory: MHD closes the connection
-        bool typed = false;  // JSON unless the route names its own type (the admin page)
-        for (const auto& [name, value] : r.headers) {
-            typed = typed || base::iequals(name, MHD_HTTP_HEADER_CONTENT_TYPE);
-            MHD_add_response_header(m, name.c_str(), value.c_str());
-        }
-        if (!typed) MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        MHD_add_response_header(m, MHD_HTTP_HEADER_CONTENT_TYPE, r.content_type.c_str());
+        for (const auto& [name, value] : r.headers) MHD_add_response_header(m, name.c_str(), value.c_str());
         const MHD_Result ok = MHD_queue_response(c, r.status, m);
         MHD_destroy_response(m);
         return ok;
@@ -167,8 +163,8 @@ struct Server::Callbacks {
     }
 };
 
-Server::Server(const ServerOptions& options, std::unique_ptr<QueueApi> api)
-    : options_(options), api_(std::move(api)) {
+Server::Server(const ServerOptions& options, std::unique_ptr<QueueApi> api, MetricsSource metrics)
+    : options_(options), api_(std::move(api)), metrics_(std::move(metrics)) {
     listen_fd_ = listen_on(options_.host, options_.port, port_);
 }
 
@@ -216,6 +212,9 @@ Response Server::route(MHD_Connection* c, std::string_view method, std::string_v
         return r;
     };
     if (path == "/") return method == "GET" ? admin_page() : only("GET");
+    // Behind the token like the rest (checked before routing): a scraper sends it with
+    // Prometheus' `authorization: {credentials: TOKEN}`.
+    if (path == "/metrics") return method == "GET" ? api_->metrics(metrics_) : only("GET");
     if (path == "/api/inject/v1") return method == "POST" ? api_->inject(body) : only("POST");
     if (path == "/api/queue") {
         if (method != "GET") return only("GET");
@@ -237,10 +236,10 @@ Response Server::route(MHD_Connection* c, std::string_view method, std::string_v
     }
     return error_response(404, "no such path: " + std::string(path) +
                                    " (POST /api/inject/v1, GET /api/queue, GET or DELETE /api/queue/ID, "
-                                   "POST /api/queue/ID/retry)");
+                                   "POST /api/queue/ID/retry, GET /metrics)");
 }
 
-std::unique_ptr<Server> make_server(const Config& config, std::function<void()> poke) {
+std::unique_ptr<Server> make_server(const Config& config, std::function<void()> poke, MetricsSource metrics) {
     if (!config.http.enabled()) return nullptr;
     relay::SqliteStoreOptions so;
     so.dir = config.relay.queue_dir;
@@ -255,7 +254,7 @@ std::unique_ptr<Server> make_server(const Config& config, std::function<void()> 
     // size, and a MiB for the recipients and their substitutions.
     o.max_body = static_cast<std::size_t>(2 * config.relay.max_message_size + (1 << 20));
     return std::make_unique<Server>(
-        o, std::make_unique<QueueApi>(relay::SqliteStore::open(so), limits, std::move(poke)));
+        o, std::make_unique<QueueApi>(relay::SqliteStore::open(so), limits, std::move(poke)), std::move(metrics));
 }
 
 }  // namespace ringmail::http

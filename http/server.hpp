@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/config.hpp"
+#include "http/metrics.hpp"
 #include "http/queue_api.hpp"
 
 struct MHD_Daemon;
@@ -26,7 +27,8 @@ struct ServerOptions {
 class Server {
 public:
     // Binds at once: throws std::runtime_error naming the address when it cannot.
-    Server(const ServerOptions& options, std::unique_ptr<QueueApi> api);
+    // `metrics`: the counters GET /metrics shows (none: zeros), called on the HTTP thread.
+    Server(const ServerOptions& options, std::unique_ptr<QueueApi> api, MetricsSource metrics = {});
     ~Server();  // stops the thread; an answer under way may be lost (the client may send again)
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -43,6 +45,7 @@ private:
 
     ServerOptions options_;
     std::unique_ptr<QueueApi> api_;  // outlives the daemon: a list being sent reads its store
+    MetricsSource metrics_;
     int listen_fd_ = -1;             // MHD's once started
     std::uint16_t port_ = 0;
     MHD_Daemon* daemon_ = nullptr;
@@ -50,6 +53,6 @@ private:
 
 // The server for [http] of `config` on the queue in [relay] queue_dir (a store of its own),
 // limits from [relay] max_message_size; null when [http] listen is empty.
-std::unique_ptr<Server> make_server(const Config& config, std::function<void()> poke);
+std::unique_ptr<Server> make_server(const Config& config, std::function<void()> poke, MetricsSource metrics = {});
 
 }  // namespace ringmail::http

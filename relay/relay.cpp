@@ -261,6 +261,10 @@ struct Relay::Engine final : io::Handler {
     std::size_t held = 0;                                  // deliveries waiting or under way
     io::SlotTable<Link> links;
     unsigned open_links = 0;
+    RelayCounters counters;  // /metrics
+    io::EventFile* events = nullptr;  // [server] event_log
+    std::string event_lines;          // this turn's, posted with the log
+    std::vector<MessageId> bounce_of;  // the message each of `bounces` reports on
     bool poll_due = true;
     bool poll_on_room = false;  // a poll found no room: poll when a delivery is let go
     // A poke from this process (a message just queued): only what is newer than any poll
@@ -284,6 +288,10 @@ Relay::~Relay() { stop(); }
 void Relay::start() {
     thread_ = std::thread([e = engine_.get()] { e->run(); });
 }
+
+const RelayCounters& Relay::counters() const noexcept { return engine_->counters; }
+
+void Relay::set_event_log(io::EventFile* events) noexcept { engine_->events = events; }
 
 void Relay::poke() noexcept {
     engine_->poked.store(true, std::memory_order_release);
@@ -351,6 +359,7 @@ void Relay::Engine::run() {
         reap();
         buffers->publish();
         log::flush(log);
+        if (events) events->post(event_lines);
     }
     // Deliveries under way stay queued in the store: the next run tries them again.
     if (dns_poll) dns_poll->cancel();
@@ -367,6 +376,7 @@ void Relay::Engine::run() {
     }
     write_results();
     log::flush(log);
+    if (events) events->post(event_lines);
 }
 
 // ---- scheduling ----
@@ -579,6 +589,7 @@ void Relay::Engine::open_link(Destination& d, std::vector<Target> targets, std::
     l.target = target;
     ++d.open;
     ++open_links;
+    counters.connections_open.add();
     const Target& t = l.host();
     if (!l.stream.connect(reinterpret_cast<const sockaddr*>(&t.addr), t.len, std::uint64_t(cfg.connect_timeout) * 1000)) {
         link_failed(l, std::string("cannot connect: ") + std::strerror(l.stream.error()));
@@ -868,6 +879,7 @@ void Relay::Engine::close_link(Link& l) {
     l.stream.close();
     --l.dest->open;
     --open_links;
+    counters.connections_open.sub();
 }
 
 // Closed connections are freed once no request names them any more (once per turn: a
@@ -934,6 +946,8 @@ void Relay::Engine::decide(Delivery& d, std::size_t i, Outcome o, std::string re
         }
     }
     a.reply = reply;
+    (a.outcome == Outcome::Sent ? counters.sent : a.outcome == Outcome::TempFail ? counters.deferred : counters.bounced).add();
+    if (a.outcome != Outcome::TempFail) counters.observe_latency(static_cast<std::uint64_t>(std::max<Time>(0, now - d.created)));
     log_attempt(d, i, a.outcome == Outcome::Sent ? "sent" : a.outcome == Outcome::TempFail ? "deferred" : "bounced",
                 reply, remote);
     if (a.outcome == Outcome::PermFail && !d.sender.empty()) {  // never a bounce for a bounce
@@ -967,6 +981,7 @@ void Relay::Engine::done_with(Delivery& d, const std::vector<mime::DsnRecipient>
         m.priority = Priority::Medium;
         m.body = mime::compose_dsn(in);
         bounces.push_back(std::move(m));
+        bounce_of.push_back(d.id);
     }
     --held;
     if (poll_on_room) {
@@ -987,9 +1002,14 @@ void Relay::Engine::write_results() {
         std::vector<MessageId> ids;
         const StoreResult r = store->enqueue(bounces, now_s(), ids);
         if (!r) log::Line("relay").str("error", "queueing bounces: " + r.detail).append_to(log);
-        for (std::size_t i = 0; i < ids.size(); ++i)
+        for (std::size_t i = 0; i < ids.size(); ++i) {
             log::Line("bounce").str("id", ids[i].text()).str("to", bounces[i].recipients.front()).append_to(log);
+            if (events)
+                log::Line("bounce", log::Format::Json).str("id", ids[i].text()).str("of", bounce_of[i].text())
+                    .str("to", bounces[i].recipients.front()).append_to(event_lines);
+        }
         bounces.clear();
+        bounce_of.clear();
         poll_due = true;
     }
 }
@@ -1006,6 +1026,10 @@ void Relay::Engine::log_attempt(const Delivery& d, std::size_t i, std::string_vi
         .str("reply", reply);
     if (d.chunked) line.str("chunking", "yes");
     line.append_to(log);
+    if (!events) return;
+    log::Line("delivery", log::Format::Json).str("id", d.id.text()).str("to", d.rcpts[i])
+        .str("host", remote).num("attempt", d.attempts[i] + 1).str("status", status).str("reply", reply)
+        .append_to(event_lines);
 }
 
 }  // namespace ringmail::relay

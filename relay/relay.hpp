@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "io/event_file.hpp"
+#include "relay/counters.hpp"
 #include "relay/store.hpp"
 
 namespace ringmail::relay {
@@ -64,12 +66,17 @@ public:
     Relay(const Relay&) = delete;
     Relay& operator=(const Relay&) = delete;
 
+    // Before start(): each delivery attempt and bounce also goes to `events` as a JSON line
+    // ([server] event_log; it outlives the relay's thread).
+    void set_event_log(io::EventFile* events) noexcept;
     void start();  // starts the thread
     // From any thread: messages were queued; look at the store now, not at the next tick.
     void poke() noexcept;
     // Closes the connections (deliveries under way stay queued and are retried by the next
     // run) and joins the thread.
     void stop();
+    // From any thread (a /metrics scrape): written by the engine's thread only.
+    const RelayCounters& counters() const noexcept;
 
     struct Engine;  // relay/relay.cpp
 

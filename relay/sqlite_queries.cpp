@@ -252,6 +252,17 @@ StoreResult SqliteStore::next_due(std::optional<Time>& out) {
     return {};
 }
 
+StoreResult SqliteStore::depth(std::vector<DepthRow>& out) {
+    out.clear();
+    Query q(stmt(Sql::Depth));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW)
+        out.push_back({static_cast<Status>(q.int64(0)), static_cast<Priority>(q.int64(1)),
+                       static_cast<std::uint64_t>(q.int64(2))});
+    if (rc != SQLITE_DONE) return db_error("counting the queue");
+    return {};
+}
+
 StoreResult SqliteStore::record(std::span<const AttemptResult> results) {
     std::vector<MessageId> touched;
     StoreResult r = transact([&]() -> StoreResult {

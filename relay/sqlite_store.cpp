@@ -120,6 +120,7 @@ constexpr const char* kSql[] = {
     // Newer than ?3: a range of the primary key, so its cost is the new rows', not the queue's.
     "SELECT id, priority, created, next_attempt FROM message WHERE id > ?3 AND status = 0 AND next_attempt <= ?1 "
     "ORDER BY id LIMIT ?2",
+    "SELECT status, priority, count(*) FROM message GROUP BY status, priority",
 };
 static_assert(std::size(kSql) == static_cast<std::size_t>(SqliteStore::Sql::Count));
 

@@ -74,6 +74,7 @@ public:
     StoreResult next_due(std::optional<Time>& out) override;
     StoreResult record(std::span<const AttemptResult> results) override;
     StoreResult open_body(MessageId id, Body& out) override;
+    StoreResult depth(std::vector<DepthRow>& out) override;
 
     // The prepared statements, each compiled once at open (sqlite_store.cpp has the SQL).
     enum class Sql : std::uint8_t {
@@ -81,7 +82,7 @@ public:
         InsertMessage, InsertRecipient, Status, Message, Recipients, ListAll, ListByStatus,
         DeleteRecipients, DeleteMessage, RequeueRecipients, RequeueAllRecipients, Refresh,
         RefreshUnsent, FlushRecipients, FlushMessages, Schedule, NextDue, RecordRecipient, AllIds,
-        MaxId, BodyPlace, SpoolNeeded, MoveBody, ScheduleNew,
+        MaxId, BodyPlace, SpoolNeeded, MoveBody, ScheduleNew, Depth,
         Count
     };
 

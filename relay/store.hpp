@@ -78,6 +78,13 @@ struct MessageSummary {  // a line of `ringmail queue list`
     std::optional<Time> next_attempt;     // the earliest of the pending recipients'
 };
 
+// Messages by status and priority (GET /metrics' queue depth); absent pairs have none.
+struct DepthRow {
+    Status status = Status::Queued;
+    Priority priority = Priority::Medium;
+    std::uint64_t messages = 0;
+};
+
 // Pages through the queue in id (age) order: the next page starts after the last id seen.
 struct ListQuery {
     std::optional<Status> status;  // none: every message
@@ -165,6 +172,9 @@ public:
     // no longer pending (removed, or already decided) are ignored.
     virtual StoreResult record(std::span<const AttemptResult> results) = 0;
     virtual StoreResult open_body(MessageId id, Body& out) = 0;
+    // One GROUP BY count over the messages (XXX: it reads every row, as rows are never
+    // purged yet; a scrape of a queue of a million rows costs tens of milliseconds).
+    virtual StoreResult depth(std::vector<DepthRow>& out) = 0;
 };
 
 }  // namespace ringmail::relay

@@ -126,6 +126,7 @@ void Reactor::run() {
         buffers_->publish();
         flush();
         log::flush(log_);
+        if (shared_.events) shared_.events->post(events_);
         // At the end the listeners' accept requests must have completed too: each holds
         // its socket in LISTEN state, and a server started right after this one exits
         // would find the port in use (io_uring tears a ring down after the process).
@@ -205,6 +206,8 @@ void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     log::Line("connect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
         .str("port", tls ? "tls" : "plain").append_to(log_);
     ++live_;
+    counters_.connections_accepted.add();
+    counters_.connections_open.add();
     c.stream.adopt(fd);
     if (tls) {
         c.implicit_tls = true;
@@ -229,6 +232,7 @@ void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view byte
         if (c.reading()) on_data(c, bytes.data(), bytes.size());
         return;
     case io::StreamEvent::TlsReady:
+        counters_.tls_ok.add();
         c.session.tls_started();
         if (c.implicit_tls) c.session.greet(now());
         mark_dirty(c);
@@ -236,6 +240,7 @@ void Reactor::on_stream(Connection& c, io::StreamEvent ev, std::string_view byte
     case io::StreamEvent::TlsFailed:
         // A failed handshake, plaintext on the TLS port, a bad record: send the alert
         // OpenSSL queued and close; nothing else of this connection is read.
+        if (!c.session.tls_active()) counters_.tls_failed.add();  // not a bad record later on
         if (c.life != Life::Closed) c.life = Life::Closing;
         mark_dirty(c);
         return;
@@ -512,16 +517,42 @@ void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_vie
     (outcome == proto::Outcome::Accept ? c.accepted : c.refused) += 1;
     log::Line line("message");
     line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip);
+    const std::size_t size = c.note ? c.note->size : c.session.body_so_far().size();
     if (c.note) {  // a job's message; else the envelope is still in the session
-        line.str("from", c.note->from).num("rcpts", c.note->rcpts).num("size", c.note->size);
+        line.str("from", c.note->from).num("rcpts", c.note->rcpts).num("size", size);
     } else {
-        line.str("from", c.session.sender()).num("rcpts", c.session.recipients().size())
-            .num("size", c.session.body_so_far().size());
+        line.str("from", c.session.sender()).num("rcpts", c.session.recipients().size()).num("size", size);
+    }
+    counters_.messages_received.add();
+    if (outcome == proto::Outcome::Accept) {
+        counters_.messages_accepted.add();
+        counters_.bytes_accepted.add(size);
+    } else {
+        counters_.messages_rejected.add();
     }
     line.str("result", outcome == proto::Outcome::Accept ? "accepted" : outcome == proto::Outcome::TempFail ? "deferred"
                                                                                                            : "rejected")
         .str("text", text).num("ms", now() - c.message_began).append_to(log_);
+    if (shared_.events) event_message(c, outcome, text, size);
     c.note.reset();
+}
+
+// The event_log's line for a message with a verdict: the queue id from the reply ("OK
+// queued as ID"; empty when refused, or for another handler), its envelope and the reply.
+void Reactor::event_message(Connection& c, proto::Outcome outcome, std::string_view text, std::size_t size) noexcept {
+    constexpr std::string_view queued = "queued as ";
+    const std::size_t at = text.find(queued);
+    const std::string_view id = at == std::string_view::npos ? std::string_view{} : text.substr(at + queued.size(), 16);
+    log::Line line("reception", log::Format::Json);
+    line.str("id", outcome == proto::Outcome::Accept ? id : std::string_view{})
+        .str("result", outcome == proto::Outcome::Accept ? "accepted" : outcome == proto::Outcome::TempFail ? "deferred"
+                                                                                                            : "rejected")
+        .str("ip", c.ip)
+        .str("from", c.note ? std::string_view(c.note->from) : c.session.sender())
+        .num("rcpts", c.note ? c.note->rcpts : c.session.recipients().size())
+        .num("size", size)
+        .str("reply", text)
+        .append_to(events_);
 }
 
 // handler = queue: a recipient in relay_domains, or a client that may relay anywhere (in
@@ -583,6 +614,7 @@ void Reactor::on_tick() noexcept {
             // A client stalling mid-handshake holds only its SSL; it cannot be answered
             // in plaintext any more, so it is simply closed.
             if (c.stream.handshake_expired(now())) {
+                counters_.tls_failed.add();
                 close_conn(c);
                 maybe_free(c);
             }
@@ -666,6 +698,7 @@ void Reactor::close_conn(Connection& c) noexcept {
     log::Line("disconnect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
         .num("accepted", c.accepted).num("refused", c.refused).num("ms", now() - c.opened).append_to(log_);
     --live_;
+    counters_.connections_open.sub();
     if (c.counted) {
         const auto it = clients_.find(c.ip);
         if (it != clients_.end() && it->second.open > 0 && --it->second.open == 0 && now() >= it->second.minute_ends)

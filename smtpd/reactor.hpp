@@ -16,6 +16,7 @@
 
 #include "config/config.hpp"
 #include "io/buffer_ring.hpp"
+#include "io/event_file.hpp"
 #include "io/mailbox.hpp"
 #include "io/ring.hpp"
 #include "io/listener.hpp"
@@ -23,6 +24,7 @@
 #include "io/stream.hpp"
 #include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
+#include "smtpd/counters.hpp"
 #include "smtpd/job.hpp"
 #include "smtpd/relay_access.hpp"
 
@@ -40,6 +42,7 @@ struct Shared {
     const RelayAccess* relay_access = nullptr;  // handler = queue: who may relay where
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
+    io::EventFile* events = nullptr;  // [server] event_log: a line per message received
     // Message bytes held now by every reactor and sink, against max_inflight_bytes.
     std::atomic<std::uint64_t> inflight{0};
     std::atomic<bool> stopping{false};
@@ -115,6 +118,8 @@ public:
     // From any thread: new handshakes use `ctx` from now on (SIGHUP reload); connections
     // keep the context they started with. Takes its own reference.
     void set_tls_context(SSL_CTX* ctx) noexcept;
+    // From any thread (a /metrics scrape): written by this reactor's thread only.
+    const ReactorCounters& counters() const noexcept { return counters_; }
 
     void on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept override;
     void on_accepted(int fd, unsigned listener) noexcept override;
@@ -130,6 +135,7 @@ private:
     void read_along(Connection& c);
     void account(Connection& c) noexcept;
     void log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept;
+    void event_message(Connection& c, proto::Outcome outcome, std::string_view text, std::size_t size) noexcept;
     void release(Connection& c) noexcept;
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
@@ -181,6 +187,8 @@ private:
     bool held_bodies_ = false;            // message memory was taken since the last trim
     std::uint64_t serials_ = 0;           // connections accepted so far
     std::string log_;                     // this turn's log lines, written once per turn
+    ReactorCounters counters_;            // /metrics; a cache line of its own
+    std::string events_;                  // this turn's event_log lines, posted once per turn
     bool admit(const std::string& ip) noexcept;
     void refuse(int fd, const char* why) noexcept;
     void count_login_failure(Connection& c) noexcept;

@@ -18,6 +18,7 @@
 #include "mime/charset.hpp"
 #include "smtpd/auth_users.hpp"
 #include "smtpd/handler_pool.hpp"
+#include "io/event_file.hpp"
 #include "io/listener.hpp"
 #include "base/log.hpp"
 #include "relay/relay.hpp"
@@ -129,6 +130,10 @@ int serve(const Config& config) {
     std::unique_ptr<smtpd::JobSink> maildir;
     if (!h.on_mail && config.handler.rfind("maildir:", 0) == 0)
         maildir = std::make_unique<smtpd::MaildirWriter>(config.handler.substr(8), shared->hostname);
+    // A bad path is a start-up error; opened before the relay, which writes to it.
+    std::unique_ptr<io::EventFile> events;
+    if (!config.event_log.empty()) events = std::make_unique<io::EventFile>(config.event_log);
+    shared->events = events.get();
     // handler = queue: accepted mail goes into the durable queue, and this process delivers
     // it. The relay's store opens first: an opener alone runs the queue's recovery.
     std::unique_ptr<relay::Relay> relay_engine;
@@ -146,6 +151,7 @@ int serve(const Config& config) {
         }
         writer_store = relay::SqliteStore::open(so);
         relay_engine = std::make_unique<relay::Relay>(config.relay, std::move(relay_store), shared->hostname);
+        relay_engine->set_event_log(events.get());
         maildir = std::make_unique<smtpd::QueueWriter>(std::move(writer_store), shared->hostname,
                                                        [r = relay_engine.get()] { r->poke(); });
         relay_access = std::make_unique<smtpd::RelayAccess>(config.relay.relay_domains, config.relay.relay_networks);
@@ -154,11 +160,6 @@ int serve(const Config& config) {
         shared->config.limits.max_message_size =
             std::min<std::uint64_t>(shared->config.limits.max_message_size, config.relay.max_message_size);
     }
-    // The HTTP API and the like: only beside the queue they feed (and its relay).
-    std::vector<std::unique_ptr<QueueService>> services;
-    if (relay_engine)
-        for (const auto& make : queue_services())
-            if (auto s = make(config, [r = relay_engine.get()] { r->poke(); })) services.push_back(std::move(s));
     if (!h.on_mail && config.handler == "print") h.on_mail = smtpd::print_mail;
     shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
     shared->ask_auth = static_cast<bool>(h.on_auth);
@@ -182,6 +183,19 @@ int serve(const Config& config) {
         if (tls_ctx) loops.back()->set_tls_context(tls_ctx.get());
     }
     smtpd::shared_of_jobs = shared.get();
+    // The HTTP API and the like: only beside the queue they feed (and its relay). Destroyed
+    // (services.clear() below) before the reactors and the relay whose counters `stats` reads.
+    std::vector<std::unique_ptr<QueueService>> services;
+    if (relay_engine) {
+        const auto stats = [&loops, r = relay_engine.get()] {
+            metrics::Snapshot s;
+            for (const auto& loop : loops) loop->counters().add_to(s);
+            r->counters().add_to(s);
+            return s;
+        };
+        for (const auto& make : queue_services())
+            if (auto s = make(config, [r = relay_engine.get()] { r->poke(); }, stats)) services.push_back(std::move(s));
+    }
     // One write, so that a reader polling for the first line also sees the second.
     const char* addr = config.local ? "127.0.0.1" : "[::]";
     std::string banner = fds.empty() ? "ringmail: no plain listener (mail.ini has no port)\n"
@@ -220,8 +234,9 @@ int serve(const Config& config) {
         sigwait(&set, &sig);
         if (sig == SIGUSR1) {
             // Log reopening for tools that send it (logrotate): the log is stderr, which
-            // the service manager owns, so there is nothing to reopen.
-            log::note("SIGUSR1: logs go to stderr; nothing to reopen");
+            // the service manager owns; the event log is ours.
+            if (events) events->reopen();
+            log::note(events ? "SIGUSR1: event_log reopened" : "SIGUSR1: logs go to stderr; nothing to reopen");
             continue;
         }
         if (sig != SIGHUP) break;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "base/metrics.hpp"
 #include "config/config.hpp"
 #include "smtpd/handlers.hpp"
 #include "mime/mail.hpp"
@@ -25,9 +26,11 @@ public:
     virtual std::string banner() const = 0;  // its line of the start banner, without "ringmail: "
     virtual void start() = 0;
 };
-// `poke` tells the relay of this process that messages are due now (from any thread).
-using QueueServiceFactory =
-    std::function<std::unique_ptr<QueueService>(const Config& config, std::function<void()> poke)>;
+// `poke` tells the relay of this process that messages are due now (from any thread);
+// `stats` sums the reactors' and the relay's counters now (from any thread, lock-free; valid
+// while the service lives).
+using QueueServiceFactory = std::function<std::unique_ptr<QueueService>(
+    const Config& config, std::function<void()> poke, std::function<metrics::Snapshot()> stats)>;
 void add_queue_service(QueueServiceFactory make);
 
 // Runs the server; returns 0 after a clean SIGINT/SIGTERM shutdown and 2 after a

@@ -26,8 +26,9 @@ private:
     std::unique_ptr<http::Server> s_;
 };
 
-std::unique_ptr<server::QueueService> make_http_service(const Config& config, std::function<void()> poke) {
-    auto s = http::make_server(config, std::move(poke));
+std::unique_ptr<server::QueueService> make_http_service(const Config& config, std::function<void()> poke,
+                                                        std::function<metrics::Snapshot()> stats) {
+    auto s = http::make_server(config, std::move(poke), std::move(stats));
     if (!s) return nullptr;
     return std::make_unique<HttpService>(std::move(s));
 }
