@@ -153,9 +153,43 @@ std::unique_ptr<MailQueue> MailQueue::open(const std::string& queue_dir, std::ui
     return q;
 }
 
+// A queued message's own smarthost as the relay keeps it (none when `s` names no host).
+// The relay checks certificates against its own CAs ([relay] ca_file): one of the
+// message's own cannot be kept.
+std::optional<relay::MessageRoute> queued_route(const Smarthost& s, std::string& error) {
+    if (s.host.empty()) return std::nullopt;
+    if (s.port <= 0 || s.port > 65535) {
+        error = "smarthost port " + std::to_string(s.port) + " is not a port";
+        return std::nullopt;
+    }
+    if (s.timeout_s < 0) {
+        error = "smarthost timeout is negative";
+        return std::nullopt;
+    }
+    if (!s.ca_file.empty()) {
+        error = "a CA file of its own works only for an immediate send (the relay uses [relay] ca_file)";
+        return std::nullopt;
+    }
+    relay::MessageRoute r;
+    r.host = s.host;
+    r.port = static_cast<std::uint16_t>(s.port);
+    r.tls = s.tls == smtp::Mode::Tls        ? SmarthostTls::Smtps
+            : s.tls == smtp::Mode::StartTls ? SmarthostTls::StartTls
+                                            : SmarthostTls::None;
+    r.user = s.user;
+    r.password = s.password;
+    r.timeout_s = static_cast<unsigned>(s.timeout_s);
+    r.verify = s.verify;
+    return r;
+}
+
 EmailResult EmailBatch::add(std::string data, const std::string& from, std::vector<std::string> recipients,
-                            relay::Priority priority, std::optional<relay::Time> not_before) {
+                            relay::Priority priority, std::optional<relay::Time> not_before,
+                            const Smarthost& smarthost) {
     if (recipients.empty()) return failure("no recipients");
+    std::string error;
+    std::optional<relay::MessageRoute> route = queued_route(smarthost, error);
+    if (!error.empty()) return failure(error);
     if (q_.max_message_size() > 0 && data.size() > q_.max_message_size())
         return failure("message of " + std::to_string(data.size()) + " octets is over the queue's limit of " +
                        std::to_string(q_.max_message_size()) + " (send it immediately instead)");
@@ -165,6 +199,7 @@ EmailResult EmailBatch::add(std::string data, const std::string& from, std::vect
     m.priority = priority;
     m.not_before = not_before;
     m.body = std::move(data);
+    m.route = std::move(route);
     pending_.push_back(std::move(m));
     return {};
 }
@@ -176,8 +211,6 @@ EmailResult EmailBatch::send(const EmailSend& message) {
     if (from.find('@') == std::string::npos) return failure("from holds no address");
     const std::vector<std::string> recipients = base.recipients();
     if (recipients.empty()) return failure("no recipients: give to, cc or bcc");
-    if (!message.immediate && !message.smarthost.host.empty())
-        return failure("a smarthost of its own works only for an immediate send (queued mail takes the relay's route)");
     const bool merging = !message.tokens.empty() || !message.merge.empty();
     std::vector<Group> groups;
     if (merging) groups = merge_groups(recipients, message.tokens, message.merge);
@@ -199,7 +232,8 @@ EmailResult EmailBatch::send(const EmailSend& message) {
             if (!result.sent.back().ok() && result.error.empty()) result.error = result.sent.back().error;
             continue;
         }
-        if (EmailResult r = add(std::move(data), from, std::move(g.recipients), message.priority, message.not_before);
+        if (EmailResult r =
+                add(std::move(data), from, std::move(g.recipients), message.priority, message.not_before, message.smarthost);
             !r) {
             pending_.resize(before);  // all of this message's or none
             return r;
@@ -209,8 +243,6 @@ EmailResult EmailBatch::send(const EmailSend& message) {
 }
 
 EmailResult EmailBatch::queue(const EmailQueued& message) {
-    if (!message.smarthost.host.empty())
-        return failure("a smarthost of its own works only for email_immediate (queued mail takes the relay's route)");
     if (message.recipients.empty()) return failure("no recipients");
     const bool merging = !message.tokens.empty() || !message.merge.empty();
     std::vector<Group> groups;
@@ -220,7 +252,7 @@ EmailResult EmailBatch::queue(const EmailQueued& message) {
     for (Group& g : groups) {
         std::string data = merging ? mime::merge_tokens(message.data, g.tokens) : message.data;
         if (EmailResult r = add(std::move(data), message.from, std::move(g.recipients), message.priority,
-                                message.not_before);
+                                message.not_before, message.smarthost);
             !r) {
             pending_.resize(before);
             return r;

@@ -50,9 +50,9 @@ struct EmailSend : EmailMessage {
     std::map<std::string, mime::Tokens> merge;
     relay::Priority priority = relay::Priority::Medium;
     std::optional<relay::Time> not_before;  // the original's -date: no attempt before this
-    // XXX: queued messages are delivered by the relay's route ([relay] smarthost or MX); a
-    // host of their own needs a column in relay::Store, so a queued message with one is
-    // refused for now. Immediate sends use it.
+    // Immediate sends go through it; queued messages keep it in the queue (password too:
+    // the queue directory is the owner's only) and the relay delivers them through it
+    // instead of its own route. `ca_file` works for immediate sends only.
     Smarthost smarthost;
     bool immediate = false;  // send now, not through the queue, without the 8 MB limit
 };
@@ -114,7 +114,7 @@ public:
 
 private:
     EmailResult add(std::string data, const std::string& from, std::vector<std::string> recipients,
-                    relay::Priority priority, std::optional<relay::Time> not_before);
+                    relay::Priority priority, std::optional<relay::Time> not_before, const Smarthost& smarthost);
     MailQueue& q_;
     std::vector<relay::NewMessage> pending_;
 };

@@ -45,6 +45,7 @@ std::string queue_message_json(const relay::MessageInfo& m) {
                  {"from", m.sender},
                  {"size", m.size},
                  {"created", relay::format_iso8601(m.created)},
+                 {"smarthost", m.route ? Json(m.route->label()) : nullptr},  // never its login
                  {"recipients", recipients}});
 }
 

@@ -11,6 +11,7 @@
 
 #include <array>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -74,7 +75,11 @@ struct Delivery {
 };
 
 struct Destination {
-    std::string key;  // lower-case domain, "[address literal]", or "" for the smarthost
+    // Lower-case domain, "[address literal]", "?" (no domain), "" for [relay] smarthost, or
+    // kOwnRoute + MessageRoute::encode() for messages with a smarthost of their own.
+    std::string key;
+    std::optional<MessageRoute> via;             // a smarthost: the relay's or the message's
+    std::unique_ptr<HostLookup> lookup;          // its name to addresses (a smarthost only)
     std::array<std::deque<Delivery>, 3> waiting;  // by priority, oldest first
     unsigned open = 0;                           // connections
     Route route;
@@ -85,7 +90,11 @@ struct Destination {
     Time suspended_until = 0;
     std::string suspended_why;
     std::size_t waiting_count() const noexcept { return waiting[0].size() + waiting[1].size() + waiting[2].size(); }
+    std::string name() const { return via ? via->label() : key; }  // for logs: never the password
 };
+
+// The first octet of a destination key for a message's own smarthost (no domain has it).
+constexpr char kOwnRoute = '\x01';
 
 struct Link {
     Link(io::SlotId name, io::Ring& ring, io::BufferRing& buffers, std::uint8_t handler)
@@ -192,6 +201,20 @@ struct Relay::Engine final : io::Handler {
         if (cfg.reply_timeout) timeouts = ClientTimeouts::all(std::uint64_t(cfg.reply_timeout) * 1000);
         per_destination = cfg.connections_per_destination ? cfg.connections_per_destination : cfg.connections;
         max_held = std::max<std::size_t>(100, std::size_t(cfg.connections) * cfg.messages_per_connection * 2);
+        if (!cfg.smarthost.empty()) {
+            relay_smarthost.emplace();  // a host left empty: "bad smarthost" at routing
+            relay_smarthost->tls = cfg.smarthost_tls;
+            relay_smarthost->user = cfg.smarthost_user;
+            relay_smarthost->password = cfg.smarthost_password;
+            std::string host, port;
+            unsigned n = 0;
+            if (split_host_port(cfg.smarthost, host, port) &&
+                std::from_chars(port.data(), port.data() + port.size(), n).ptr == port.data() + port.size() && n > 0 &&
+                n < 65536) {
+                relay_smarthost->host = host;
+                relay_smarthost->port = static_cast<std::uint16_t>(n);
+            }
+        }
     }
 
     void run();
@@ -202,10 +225,10 @@ struct Relay::Engine final : io::Handler {
     void poll_newer();  // what is due and newer than newest_seen
     void take_due(const std::vector<ScheduleEntry>& due);
     void take(const ScheduleEntry& e);
-    std::string destination_of(const std::string& address) const;
+    std::string destination_of(const std::string& address, const std::optional<MessageRoute>& route) const;
     bool ensure_route(Destination& d);
     void set_route(Destination& d, Route r);
-    void on_smarthost_route(Route r);
+    void take_lookups();
     void on_mx(const std::string& key, const MxResult& r);
     void start_links();
     // Connections.
@@ -245,14 +268,16 @@ struct Relay::Engine final : io::Handler {
     io::Mailbox<int> inbox;
     io::Ticker tick;
     io::SslCtxPtr tls;                      // client context by policy (MX hosts)
-    io::SslCtxPtr smarthost_tls;
+    io::SslCtxPtr smarthost_tls;            // certificates checked: a smarthost gets our password
+    io::SslCtxPtr unchecked_tls;            // a message's smarthost that asked for no check
+    std::optional<MessageRoute> relay_smarthost;  // [relay] smarthost, when set
     std::unique_ptr<Resolver> resolver;     // null: MX lookups fail for now (`dns_error` says why)
     std::string dns_error;
     std::optional<io::FdPoll> dns_poll;  // libunbound's result pipe: process() on each readiness
     std::optional<QueueWake> wake;  // pokes from other processes (`ringmail queue add`)
     std::string body_buf;           // the body of the message being handed to a session
     static constexpr std::size_t kKeptBodyBuffer = 1 << 20;
-    HostLookup smarthost_lookup{[this] { inbox.wake(); }};  // after inbox: it wakes it
+    std::vector<Destination*> resolving;  // smarthosts whose name is being looked up
     std::atomic<bool> stopping{false};
     std::atomic<bool> poked{false};
 
@@ -317,6 +342,7 @@ void Relay::Engine::run() {
             cfg.tls == RelayTls::Verify ? io::TlsPolicy::Verify : io::TlsPolicy::Opportunistic, cfg.ca_file);
         // A smarthost's certificate is checked: it gets our password.
         smarthost_tls = io::make_client_tls_context(io::TlsPolicy::Verify, cfg.ca_file);
+        unchecked_tls = io::make_client_tls_context(io::TlsPolicy::Opportunistic, cfg.ca_file);
     } catch (const std::exception& e) {
         log::note(std::string("relay: TLS: ") + e.what() + "; delivering without TLS");
     }
@@ -347,7 +373,7 @@ void Relay::Engine::run() {
         if (ring.turn(poll_due ? &kNoWait : &kWait) < 0) break;
         inbox.drain([](int&&) {});
         if (stopping.load(std::memory_order_acquire)) break;
-        if (auto r = smarthost_lookup.take()) on_smarthost_route(std::move(*r));
+        take_lookups();
         if (poked.exchange(false, std::memory_order_acq_rel)) poll_new = true;
         // The results of deliveries just finished are written before the store is asked
         // what is due: until then it still calls those messages due.
@@ -426,10 +452,11 @@ void Relay::Engine::take_due(const std::vector<ScheduleEntry>& due) {
     }
 }
 
-std::string Relay::Engine::destination_of(const std::string& address) const {
-    if (!cfg.smarthost.empty()) return "";
+std::string Relay::Engine::destination_of(const std::string& address, const std::optional<MessageRoute>& route) const {
+    if (route) return kOwnRoute + route->encode();  // the message's own smarthost wins
+    if (relay_smarthost) return "";
     const std::size_t at = address.rfind('@');
-    if (at == std::string::npos) return "?";
+    if (at == std::string::npos || at + 1 == address.size()) return "?";
     const std::string domain = address.substr(at + 1);
     if (!domain.empty() && domain.front() == '[') return domain;
     return base::to_lower(domain);
@@ -443,7 +470,7 @@ void Relay::Engine::take(const ScheduleEntry& e) {
     for (std::size_t i = 0; i < info.recipients.size(); ++i) {
         const RecipientInfo& r = info.recipients[i];
         if (r.status != Status::Queued || (r.next_attempt && *r.next_attempt > now)) continue;
-        Delivery& d = groups[destination_of(r.address)];
+        Delivery& d = groups[destination_of(r.address, info.route)];
         d.rcpts.push_back(r.address);
         d.index.push_back(static_cast<std::uint32_t>(i));
         d.attempts.push_back(r.attempts);
@@ -453,8 +480,13 @@ void Relay::Engine::take(const ScheduleEntry& e) {
         d.priority = info.priority;
         d.created = info.created;
         d.sender = info.sender;
-        Destination& dest = dests[key];
-        dest.key = key;
+        const auto [it, fresh] = dests.try_emplace(key);
+        Destination& dest = it->second;
+        if (fresh) {
+            dest.key = key;
+            if (key.empty()) dest.via = relay_smarthost;
+            else if (key.front() == kOwnRoute) dest.via = info.route;
+        }
         dest.waiting[static_cast<std::size_t>(d.priority)].push_back(std::move(d));
         ++held;
         ++inflight[info.id.value];
@@ -465,18 +497,19 @@ bool Relay::Engine::ensure_route(Destination& d) {
     const Time now = now_s();
     if (now < d.routed_until) return d.route.kind == Route::Kind::Ok;
     Route r;
-    if (d.key.empty()) {  // the smarthost: the system's resolver, off this thread
-        std::string host, port;
-        if (!split_host_port(cfg.smarthost, host, port)) {
+    if (d.via) {  // a smarthost: the system's resolver, off this thread
+        if (d.via->host.empty()) {
             r.kind = Route::Kind::TempFail;
             r.reason = "bad smarthost " + cfg.smarthost;
         } else {
-            // Asynchronous unless an IP address: on_smarthost_route() sets the route.
+            // Asynchronous unless an IP address: take_lookups() sets the route.
             if (d.routing) return false;
-            smarthost_lookup.start(host, port, ring.now_ms());
-            auto answer = smarthost_lookup.take();
+            if (!d.lookup) d.lookup = std::make_unique<HostLookup>([this] { inbox.wake(); });
+            d.lookup->start(d.via->host, std::to_string(d.via->port), ring.now_ms());
+            auto answer = d.lookup->take();
             if (!answer) {
                 d.routing = true;
+                resolving.push_back(&d);
                 return false;
             }
             r = std::move(*answer);
@@ -511,7 +544,7 @@ bool Relay::Engine::ensure_route(Destination& d) {
 void Relay::Engine::set_route(Destination& d, Route r) {
     if (r.kind == Route::Kind::Ok && r.targets.empty()) {
         r.kind = Route::Kind::TempFail;
-        r.reason = "no address for " + (d.key.empty() ? cfg.smarthost : d.key);
+        r.reason = "no address for " + d.name();
     }
     d.route = std::move(r);
     d.routed_until = now_s() + kRouteCacheSeconds;
@@ -520,12 +553,15 @@ void Relay::Engine::set_route(Destination& d, Route r) {
                      d.route.status);
 }
 
-// The smarthost's addresses from the lookup thread (or its failure, or the timeout).
-void Relay::Engine::on_smarthost_route(Route r) {
-    const auto it = dests.find("");
-    if (it == dests.end()) return;
-    it->second.routing = false;
-    set_route(it->second, std::move(r));
+// Smarthosts' addresses from their lookup threads (or their failure, or the timeout).
+void Relay::Engine::take_lookups() {
+    std::erase_if(resolving, [this](Destination* d) {
+        auto r = d->lookup->take();
+        if (!r) return false;
+        d->routing = false;
+        set_route(*d, std::move(*r));
+        return true;
+    });
 }
 
 void Relay::Engine::start_links() {
@@ -591,11 +627,13 @@ void Relay::Engine::open_link(Destination& d, std::vector<Target> targets, std::
     ++open_links;
     counters.connections_open.add();
     const Target& t = l.host();
-    if (!l.stream.connect(reinterpret_cast<const sockaddr*>(&t.addr), t.len, std::uint64_t(cfg.connect_timeout) * 1000)) {
+    const std::uint64_t connect_ms =
+        std::uint64_t(d.via && d.via->timeout_s ? d.via->timeout_s : cfg.connect_timeout) * 1000;
+    if (!l.stream.connect(reinterpret_cast<const sockaddr*>(&t.addr), t.len, connect_ms)) {
         link_failed(l, std::string("cannot connect: ") + std::strerror(l.stream.error()));
         return;
     }
-    l.deadline_ms = ring.now_ms() + std::uint64_t(cfg.connect_timeout) * 1000 + 1000;
+    l.deadline_ms = ring.now_ms() + connect_ms + 1000;
 }
 
 void Relay::Engine::on_completion(const io_uring_cqe& cqe, std::uint64_t payload) noexcept {
@@ -619,11 +657,12 @@ void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view byte
     switch (ev) {
     case io::StreamEvent::Connected: {
         l.connected = true;
-        const bool smtps = l.dest->key.empty() && cfg.smarthost_tls == SmarthostTls::Smtps;
-        if (!smtps) return begin_session(l);
+        const std::optional<MessageRoute>& via = l.dest->via;
+        if (!via || via->tls != SmarthostTls::Smtps) return begin_session(l);
         std::string none;
-        if (!smarthost_tls || !l.stream.start_tls(smarthost_tls.get(), io::TlsStream::Side::Client,
-                                                  ring.now_ms() + kHandshakeMs, none, l.host().host, true))
+        SSL_CTX* ctx = via->verify ? smarthost_tls.get() : unchecked_tls.get();
+        if (!ctx || !l.stream.start_tls(ctx, io::TlsStream::Side::Client, ring.now_ms() + kHandshakeMs, none,
+                                        l.host().host, via->verify))
             return link_failed(l, "cannot start TLS");
         l.stream.send(none);
         l.deadline_ms = ring.now_ms() + kHandshakeMs;
@@ -660,11 +699,11 @@ void Relay::Engine::on_stream(Link& l, io::StreamEvent ev, std::string_view byte
 void Relay::Engine::begin_session(Link& l) {
     proto::ClientOptions o;
     o.ehlo_name = hostname;
-    if (l.dest->key.empty()) {  // the smarthost: TLS as configured, a login when set
-        o.starttls = cfg.smarthost_tls == SmarthostTls::StartTls;
-        o.tls_active = cfg.smarthost_tls == SmarthostTls::Smtps;
-        o.user = cfg.smarthost_user;
-        o.password = cfg.smarthost_password;
+    if (const auto& via = l.dest->via) {  // a smarthost: TLS as set, a login when set
+        o.starttls = via->tls == SmarthostTls::StartTls;
+        o.tls_active = via->tls == SmarthostTls::Smtps;
+        o.user = via->user;
+        o.password = via->password;
     } else {
         o.starttls = cfg.tls == RelayTls::Verify;
         o.starttls_if_offered = cfg.tls == RelayTls::Opportunistic && tls;
@@ -689,9 +728,9 @@ void Relay::Engine::drive(Link& l) {
         switch (s.state()) {
         case ClientState::NeedTls: {
             l.in.clear();  // RFC 3207 4.2: nothing read before the handshake is a reply
-            const bool smarthost = l.dest->key.empty();
-            SSL_CTX* ctx = smarthost ? smarthost_tls.get() : tls.get();
-            const bool verify = smarthost || cfg.tls == RelayTls::Verify;
+            const std::optional<MessageRoute>& via = l.dest->via;
+            SSL_CTX* ctx = !via ? tls.get() : via->verify ? smarthost_tls.get() : unchecked_tls.get();
+            const bool verify = via ? via->verify : cfg.tls == RelayTls::Verify;
             if (!ctx || !l.stream.start_tls(ctx, io::TlsStream::Side::Client, ring.now_ms() + kHandshakeMs, l.out,
                                             l.host().host, verify))
                 return link_failed(l, "cannot start TLS");
@@ -750,6 +789,7 @@ void Relay::Engine::arm_wait(Link& l) {
 // The reply due first; while the body goes out, each send's progress (4.5.3.2.5).
 std::uint64_t Relay::Engine::wait_ms(const Link& l) const {
     using proto::Awaiting;
+    if (l.dest->via && l.dest->via->timeout_s) return std::uint64_t(l.dest->via->timeout_s) * 1000;  // the message's own
     switch (l.session->awaiting()) {
     case Awaiting::Greeting: return timeouts.greeting_ms;
     case Awaiting::Mail: return timeouts.mail_ms;
@@ -841,7 +881,7 @@ void Relay::Engine::link_failed(Link& l, const std::string& why) {
     if (l.closed) return;
     Destination& d = *l.dest;
     const std::string remote = l.targets.empty() ? "" : l.host().host + " [" + l.host().ip() + "]";
-    log::Line("relay").str("event", "connection failed").str("destination", d.key.empty() ? cfg.smarthost : d.key)
+    log::Line("relay").str("event", "connection failed").str("destination", d.name())
         .str("host", remote).str("reason", why).append_to(log);
     if (l.current) {
         std::vector<mime::DsnRecipient> bounce;
@@ -894,7 +934,7 @@ void Relay::Engine::on_tick() {
     poll_due = true;
     const std::uint64_t now = ring.now_ms();
     if (resolver) resolver->expire(now);
-    smarthost_lookup.expire(now, kHostLookupMs);
+    for (Destination* d : resolving) d->lookup->expire(now, kHostLookupMs);
     std::vector<Link*> late;
     links.for_each([&](io::SlotId, Link& l) {
         if (l.closed || l.deadline_ms == 0) return;

@@ -61,6 +61,11 @@ StoreResult SqliteStore::show(MessageId id, MessageInfo& out) {
             out.sender = q.text(2);
             out.size = static_cast<std::uint64_t>(q.int64(3));
             out.created = q.int64(4);
+            out.route.reset();
+            if (const std::string route = q.text(5); !route.empty()) {
+                out.route = MessageRoute::decode(route);
+                if (!out.route) return db_error("reading " + id.text() + ": its smarthost is unreadable");
+            }
         }
         out.recipients.clear();
         Query q(stmt(Sql::Recipients));

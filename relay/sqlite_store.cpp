@@ -27,13 +27,14 @@ namespace {
 
 // user_version of the schema below; a queue written by a newer ringmail is refused, an
 // older one is brought up to date (kMigrations).
-constexpr int kSchemaVersion = 2;
+constexpr int kSchemaVersion = 3;
 
 // message.spool names the spool file that holds the body (its name is that number in hex,
 // as ids are written), at body_offset; one file holds the bodies of a whole batch.
 // message.status and recipient.status hold Status; message.pending/failed count the
 // recipients that are queued/error, and message.next_attempt is the earliest next attempt
 // of the queued ones (NULL when none), so the scheduler reads one row per message.
+// message.route is MessageRoute::encode() of a smarthost of the message's own, or empty.
 constexpr const char* kSchema = R"(
 CREATE TABLE IF NOT EXISTS message (
   id INTEGER PRIMARY KEY,
@@ -47,7 +48,8 @@ CREATE TABLE IF NOT EXISTS message (
   failed INTEGER NOT NULL,
   next_attempt INTEGER,
   spool INTEGER NOT NULL,
-  body_offset INTEGER NOT NULL
+  body_offset INTEGER NOT NULL,
+  route TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS message_due ON message(next_attempt) WHERE status = 0;
 CREATE INDEX IF NOT EXISTS message_status ON message(status, id);
@@ -72,6 +74,8 @@ constexpr const char* kMigrations[] = {
     "ALTER TABLE message ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0;"
     "UPDATE message SET spool = id;"
     "CREATE INDEX IF NOT EXISTS message_spool ON message(spool) WHERE status <> 1;",
+    // 2 -> 3: a smarthost of the message's own (MessageRoute::encode; empty: the relay's).
+    "ALTER TABLE message ADD COLUMN route TEXT NOT NULL DEFAULT '';",
 };
 static_assert(std::size(kMigrations) == kSchemaVersion - 1);
 
@@ -89,11 +93,11 @@ constexpr const char* kSql[] = {
     "COMMIT",
     "ROLLBACK",
     "INSERT INTO message (id, priority, sender, size, created, status, recipients, pending, failed, next_attempt, "
-    "spool, body_offset) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, 0, ?7, ?8, ?9)",
+    "spool, body_offset, route) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, 0, ?7, ?8, ?9, ?10)",
     "INSERT INTO recipient (message, n, address, status, attempts, last_reply, next_attempt) "
     "VALUES (?1, ?2, ?3, 0, 0, '', ?4)",
     "SELECT status FROM message WHERE id = ?1",
-    "SELECT status, priority, sender, size, created FROM message WHERE id = ?1",
+    "SELECT status, priority, sender, size, created, route FROM message WHERE id = ?1",
     "SELECT address, status, attempts, last_reply, next_attempt FROM recipient WHERE message = ?1 ORDER BY n",
     "SELECT id, status, priority, sender, size, created, recipients, pending, next_attempt FROM message "
     "WHERE id > ?1 ORDER BY id LIMIT ?2",
@@ -476,6 +480,7 @@ StoreResult SqliteStore::insert_rows(std::span<const NewMessage> batch, Time now
         ids.push_back(id);
         const Time due = m.not_before ? std::max(*m.not_before, now) : now;
         {
+            const std::string route = m.route ? m.route->encode() : std::string();  // bound, not copied
             Query q(stmt(Sql::InsertMessage));
             q.bind(1, static_cast<std::int64_t>(id.value))
                 .bind(2, static_cast<std::int64_t>(m.priority))
@@ -485,7 +490,8 @@ StoreResult SqliteStore::insert_rows(std::span<const NewMessage> batch, Time now
                 .bind(6, static_cast<std::int64_t>(m.recipients.size()))
                 .bind(7, due)
                 .bind(8, static_cast<std::int64_t>(places[i].spool))
-                .bind(9, static_cast<std::int64_t>(places[i].offset));
+                .bind(9, static_cast<std::int64_t>(places[i].offset))
+                .bind(10, route);
             if (q.step() != SQLITE_DONE) return db_error("queueing " + id.text());
         }
         for (std::size_t n = 0; n < m.recipients.size(); ++n) {
@@ -513,6 +519,8 @@ StoreResult SqliteStore::enqueue(std::span<const NewMessage> batch, Time now, st
         if (!clean_address(m.sender)) return {StoreError::BadInput, "bad sender address"};
         for (const auto& r : m.recipients)
             if (r.empty() || !clean_address(r)) return {StoreError::BadInput, "bad recipient address"};
+        if (m.route && (m.route->host.empty() || m.route->port == 0))
+            return {StoreError::BadInput, "a message's smarthost needs a host and a port"};
         if (options_.max_message_size && m.body.size() > options_.max_message_size)
             return {StoreError::TooBig, too_big(m.body.size(), options_.max_message_size)};
     }

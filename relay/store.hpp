@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "relay/message_id.hpp"
+#include "relay/message_route.hpp"
 #include "relay/timestamp.hpp"
 
 namespace ringmail::relay {
@@ -47,6 +48,7 @@ struct NewMessage {
     std::string body;                     // the message, or (when body_file is set) empty
     std::string body_file;                // a file the caller wrote under Store::temp_dir();
                                           // the store moves it into its spool (no copy)
+    std::optional<MessageRoute> route;    // a smarthost of its own; none: the relay's route
 };
 
 struct RecipientInfo {
@@ -64,6 +66,7 @@ struct MessageInfo {
     std::string sender;
     std::uint64_t size = 0;               // body octets
     Time created = 0;
+    std::optional<MessageRoute> route;    // as queued (it holds the password: never print it)
     std::vector<RecipientInfo> recipients;  // in the order they were given
 };
 

@@ -203,6 +203,7 @@ int cmd_show() {
     std::printf("id: %s\nstatus: %s\npriority: %s\nfrom: <%s>\nsize: %llu\ncreated: %s\n", m.id.text().c_str(),
                 std::string(relay::name(m.status)).c_str(), std::string(relay::name(m.priority)).c_str(),
                 m.sender.c_str(), static_cast<unsigned long long>(m.size), relay::format_iso8601(m.created).c_str());
+    if (m.route) std::printf("smarthost: %s\n", m.route->label().c_str());  // its own; never the login
     for (const auto& r : m.recipients)
         std::printf("recipient: <%s> %s attempts %u next %s%s%s\n", r.address.c_str(),
                     std::string(relay::name(r.status)).c_str(), r.attempts, iso(r.next_attempt).c_str(),

@@ -38,6 +38,7 @@ struct Args {
         tls = "none", user, password_file, ehlo = "localhost", cafile, config, priority, not_before, merge;
     int port = 25, timeout = 60;
     bool insecure = false, queue = false;
+    bool host_given = false;  // --host on the command line: with --queue, the message's own smarthost
     std::vector<std::string> rcpt, attach, inline_images, html_images, headers, tokens;
 };
 
@@ -216,6 +217,13 @@ std::vector<Outgoing> build(const Args& a) {
     return out;
 }
 
+smtp::Mode tls_mode(const std::string& tls) {
+    if (tls == "starttls") return smtp::Mode::StartTls;
+    if (tls == "smtps") return smtp::Mode::Tls;
+    if (tls != "none") throw std::runtime_error("--tls must be none, starttls or smtps");
+    return smtp::Mode::Plain;
+}
+
 int queue_all(const Args& a, const std::string& sender, const std::vector<Outgoing>& messages) {
     EmailQueued q;
     q.from = sender;
@@ -229,6 +237,18 @@ int queue_all(const Args& a, const std::string& sender, const std::vector<Outgoi
         if (t.error != relay::TimestampError::None)
             throw std::runtime_error("bad --not-before '" + a.not_before + "': " + std::string(relay::describe(t.error)));
         q.not_before = t.time;
+    }
+    if (a.host_given) {  // the message's own smarthost, kept with it in the queue
+        if (!a.cafile.empty())
+            throw std::runtime_error("--cafile cannot go with --queue (the relay trusts [relay] ca_file's CAs)");
+        q.smarthost.host = a.host;
+        q.smarthost.port = a.port;
+        q.smarthost.tls = tls_mode(a.tls);
+        q.smarthost.user = a.user;
+        q.smarthost.password = a.password_file.empty() ? std::string() : read_password(a.password_file);
+        if (!q.smarthost.password.empty() && a.user.empty()) throw std::runtime_error("--password-file needs --user");
+        q.smarthost.timeout_s = a.timeout;
+        q.smarthost.verify = !a.insecure;
     }
     check_address(sender, false);
     for (const auto& m : messages)
@@ -258,10 +278,7 @@ int run_send(const Args& a) {
     if (!a.text.empty() && !a.text_file.empty()) throw std::runtime_error("give --text or --text-file, not both");
     if (!a.queue && (!a.priority.empty() || !a.not_before.empty()))
         throw std::runtime_error("--priority and --not-before need --queue");
-    smtp::Mode mode = smtp::Mode::Plain;
-    if (a.tls == "starttls") mode = smtp::Mode::StartTls;
-    else if (a.tls == "smtps") mode = smtp::Mode::Tls;
-    else if (a.tls != "none") throw std::runtime_error("--tls must be none, starttls or smtps");
+    const smtp::Mode mode = tls_mode(a.tls);
 
     const auto senders = mime::extract_addresses(a.from);
     if (senders.empty()) throw std::runtime_error("--from holds no address");
@@ -302,7 +319,8 @@ void add_send(CLI::App& app, int& status) {
         "The envelope sender is the address in --from; the recipients come from --to, --cc and --bcc\n"
         "unless --rcpt is given. The password is read from --password-file (first line), never\n"
         "from the command line. --queue puts the message in the relay's queue ([relay] queue_dir\n"
-        "of --config) instead and prints its id; --merge FILE.csv sends one message per row (header\n"
+        "of --config) instead and prints its id (the relay delivers it by its own route, or through\n"
+        "--host when that is given); --merge FILE.csv sends one message per row (header\n"
         "row: address, then token names; #Name# in the subject and bodies takes the row's value).\n"
         "Exit status: 0 every recipient accepted (or queued); 1 some or all refused (one line per\n"
         "recipient on stdout); 2 usage, connection, TLS, AUTH or queue error.");
@@ -332,7 +350,9 @@ void add_send(CLI::App& app, int& status) {
     cmd->add_option("--priority", a.priority, "with --queue: high, medium (default) or low");
     cmd->add_option("--not-before", a.not_before, "with --queue: no delivery before this ISO 8601 time");
     cmd->add_option("--config", a.config, "with --queue: mail.ini with [relay] queue_dir (default ./mail.ini if present)");
-    cmd->add_option("--host", a.host, "SMTP server (default localhost)");
+    cmd->add_option("--host", a.host, "SMTP server (default localhost); with --queue, the message's own smarthost "
+                                      "(with --port, --tls, --user, --password-file, --timeout, --insecure)")
+        ->each([](const std::string&) { a.host_given = true; });
     cmd->add_option("--port", a.port, "port (default 25)")->check(CLI::Range(1, 65535));
     cmd->add_option("--tls", a.tls, "none | starttls (required, fails if not offered) | smtps (implicit TLS)");
     cmd->add_option("--user", a.user, "AUTH user name (AUTH is used when --password-file is given)");

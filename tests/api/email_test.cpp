@@ -203,12 +203,56 @@ TEST_F(EmailApi, SendRefusesWhatItCannotQueue) {
     m.to.clear();
     EXPECT_FALSE(email_send(*queue_, m));
     m = basic();
-    m.smarthost.host = "smtp.example.com";  // only with immediate (XXX in the header)
+    m.smarthost.host = "smtp.example.com";
+    m.smarthost.ca_file = "cas.pem";  // the relay checks with [relay] ca_file: not kept
     EXPECT_TRUE(has(email_send(*queue_, m).error, "immediate"));
+    m.smarthost.ca_file.clear();
+    m.smarthost.port = 0;
+    EXPECT_TRUE(has(email_send(*queue_, m).error, "port"));
     m = basic();
     m.attachments.push_back(EmailFile::from_path(dir_ + "/absent.bin"));
     EXPECT_TRUE(has(email_send(*queue_, m).error, "absent.bin"));
     EXPECT_EQ(queued(), 0u);
+}
+
+// The original's per-message host, port, user, password, TLS and timeout stay with a
+// queued message (the relay delivers it through them); without one, the relay's route.
+TEST_F(EmailApi, QueuedMessageKeepsItsOwnSmarthost) {
+    EmailSend m = basic();
+    m.smarthost.host = "smtp.example.com";
+    m.smarthost.port = 587;
+    m.smarthost.user = "app";
+    m.smarthost.password = "s3cret, with: commas";
+    m.smarthost.tls = smtp::Mode::StartTls;
+    m.smarthost.timeout_s = 20;
+    m.smarthost.verify = false;
+    m.merge = {{"to@example.com", {{"Name", "To"}}}};
+    const EmailResult r = email_send(*queue_, m);
+    ASSERT_TRUE(r) << r.error;
+    const relay::MessageInfo info = show(r.id);
+    ASSERT_TRUE(info.route.has_value());
+    EXPECT_EQ(info.route->host, "smtp.example.com");
+    EXPECT_EQ(info.route->port, 587);
+    EXPECT_EQ(info.route->tls, SmarthostTls::StartTls);
+    EXPECT_EQ(info.route->user, "app");
+    EXPECT_EQ(info.route->password, "s3cret, with: commas");
+    EXPECT_EQ(info.route->timeout_s, 20u);
+    EXPECT_FALSE(info.route->verify);
+    EXPECT_FALSE(show(email_send(*queue_, basic()).id).route.has_value());
+
+    EmailQueued q;
+    q.data = "Subject: x\r\n\r\nbody\r\n";
+    q.from = "site@example.org";
+    q.recipients = {"a@example.com"};
+    q.smarthost.host = "::1";
+    q.smarthost.port = 465;
+    q.smarthost.tls = smtp::Mode::Tls;
+    const EmailResult rq = email_queue(*queue_, q);
+    ASSERT_TRUE(rq) << rq.error;
+    const relay::MessageInfo qi = show(rq.id);
+    ASSERT_TRUE(qi.route.has_value());
+    EXPECT_EQ(qi.route->tls, SmarthostTls::Smtps);
+    EXPECT_EQ(qi.route->label(), "[::1]:465");
 }
 
 TEST_F(EmailApi, QueuedMessagesHaveTheLimitImmediateOnesDoNot) {

@@ -580,6 +580,51 @@ class Smarthost(RelayTestCase):
     def test_auth_over_implicit_tls(self):
         self.through("smtps", lambda sh: sh.tls_port)
 
+    def test_a_message_with_its_own_smarthost_goes_through_it(self):
+        """The original's per-message host, port, user, password and TLS, kept in the queue:
+        that message goes through its own smarthost, the others by the relay's route."""
+        sh, _ = self.smarthost()
+        rx = Receiver(self)
+        s = self.relay({"smarthost": "127.0.0.2:%d" % rx.port})
+        pw = os.path.join(self.tmp, "pw")
+        with open(pw, "w") as f:
+            f.write("secret\n")
+
+        def queue_own(subject, *extra):
+            r = subprocess.run([e2e.binary(), "send", "--queue", "--config", self.config,
+                                "--from", "sender@example.org", "--to", "far@example.net", "--subject", subject,
+                                "--text", "own route", "--host", "localhost", "--port", str(sh.port),
+                                "--tls", "starttls", "--user", "relayuser", "--password-file", pw] + list(extra),
+                               capture_output=True, timeout=60, cwd=self.tmp)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return r.stdout.decode().strip()
+
+        own = queue_own("own-route", "--insecure")  # the test's certificate is self-signed
+        other = self.send(s.port, "sender@example.org", ["far@example.net"], "<relay-route@example.org>")
+        self.assertTrue(e2e.poll(lambda: e2e.count_files(sh.maildir) == 1, WAIT, 0.1), s.stderr())
+        self.assertTrue(self.wait_status(own, "sent"), s.stderr())
+        [path] = [os.path.join(sh.maildir, "new", f) for f in os.listdir(os.path.join(sh.maildir, "new"))]
+        with open(path, "rb") as f:
+            stored = f.read()
+        self.assertIn(b"Subject: own-route", stored)
+        self.assertIn(b"with ESMTPSA", stored)  # TLS and the message's own login
+        [m] = rx.wait_for(1)  # the other one took the relay's smarthost
+        self.assertIn(b"<relay-route@example.org>", m)
+        self.assertNotIn(b"own-route", m)
+        self.assertTrue(self.wait_status(other, "sent"))
+        show = self.queue("show", own, "--json")
+        self.assertEqual(json.loads(show.stdout)["smarthost"], "localhost:%d" % sh.port)
+        self.assertIsNone(json.loads(self.queue("show", other, "--json").stdout)["smarthost"])
+        self.assertNotIn(b"secret", show.stdout)
+        # Certificates are checked unless the message said not to: this one is deferred.
+        checked = queue_own("checked")
+        self.assertTrue(e2e.poll(lambda: re.search(r"delivery id=%s .*status=deferred" % checked, s.stderr()),
+                                 WAIT, 0.1), s.stderr())
+        self.assertEqual(self.status(checked), "queued")
+        self.assertEqual(e2e.count_files(sh.maildir), 1)
+        self.assertNotIn("secret", s.stderr())  # the password is in no log line
+        self.assert_stopped_cleanly(s)
+
     def test_credentials_without_auth_offered_is_a_temporary_error(self):
         rx = Receiver(self)  # aiosmtpd without an authenticator offers no AUTH
         s = self.relay({"smarthost": "127.0.0.2:%d" % rx.port, "smarthost_user": "u", "smarthost_password": "p"})

@@ -131,6 +131,27 @@ TEST_F(SqliteStoreTest, EnqueueKeepsEnvelopeBodyAndQueuedState) {
     EXPECT_EQ(files_in("spool"), 1u);
 }
 
+TEST_F(SqliteStoreTest, AMessagesOwnSmarthostIsKeptAndReadBack) {
+    NewMessage m = message({"a@example.com"});
+    MessageRoute r;
+    r.host = "smtp.example.com";
+    r.port = 2525;
+    r.tls = SmarthostTls::Smtps;
+    r.user = "u";
+    r.password = std::string("p,1:\0\n", 7);
+    r.timeout_s = 9;
+    m.route = r;
+    const MessageId with = add(m);
+    const MessageId without = add(message({"b@example.com"}));
+    store_.reset();
+    store_ = open();  // from the file, not a cache
+    EXPECT_EQ(show(with).route, r);
+    EXPECT_FALSE(show(without).route.has_value());
+    m.route->host.clear();
+    std::vector<MessageId> ids;
+    EXPECT_EQ(store_->enqueue(std::span(&m, 1), kNow, ids).error, StoreError::BadInput);
+}
+
 TEST_F(SqliteStoreTest, AllDeliveredIsSent) {
     const MessageId id = add(message({"a@x.test", "b@x.test"}));
     record(id, 0, Outcome::Sent, "250 2.0.0 ok");
@@ -598,6 +619,7 @@ TEST_F(SqliteStoreTest, AQueueOfSchemaOneIsMigrated) {
     EXPECT_EQ(store_->recovery().orphans_removed, 0u);
     EXPECT_TRUE(store_->recovery().missing_bodies.empty());
     EXPECT_EQ(read_body(*store_, id), "old body");
+    EXPECT_FALSE(show(id).route.has_value());  // schema 3's column, empty for old rows
     EXPECT_GT(add(message({"c@x.test"})), id);
     record(id, 0, Outcome::Sent, "250 ok");
     EXPECT_FALSE(fs::exists(dir_ + "/queue/spool/" + id.text()));
