@@ -153,7 +153,16 @@ const Key keys[] = {
          c.log_json = v == "json";
      }},
     {"event_log", [](Config& c, const std::string&, const std::string& v) { c.event_log = v; }},
-    {"mime", [](Config& c, const std::string& k, const std::string& v) { c.mime = parse_bool(k, v); }},
+    {"mime", [](Config& c, const std::string& k, const std::string& v) {
+         // true/false (and yes/no, 1/0) are the older spelling of on/off.
+         if (v == "auto") c.mime = MimeMode::Auto;
+         else if (v == "on" || v == "off") c.mime = v == "on" ? MimeMode::On : MimeMode::Off;
+         else try {
+             c.mime = parse_bool(k, v) ? MimeMode::On : MimeMode::Off;
+         } catch (const ConfigError&) {
+             throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected auto, on or off)");
+         }
+     }},
     {"max_inflight_bytes", number(&Config::max_inflight_bytes, 0, std::uint64_t(1) << 40)},
     {"max_message_size", limit(&proto::Limits::max_message_size, 1024, std::uint64_t(1) << 32)},
     {"max_recipients", limit(&proto::Limits::max_recipients, 1, 100000)},
@@ -410,9 +419,10 @@ log_format = text
 ;event_log = events.jsonl
 ; Seconds that transactions in flight may take to finish after SIGTERM.
 shutdown_grace = 30
-; Split each message into its text/HTML body and attachments for the handler
-; (false: a pure relay that only needs the raw message).
-mime = true
+; Split each message into its text/HTML body and attachments while it arrives: auto
+; does it only for a handler that reads them (print, or an on_mail that asked for them;
+; never discard, maildir or queue); on always; off never (header fields are still read).
+mime = auto
 
 [relay]
 ; The outbound queue (handler = queue, and `ringmail queue`): its directory, and the

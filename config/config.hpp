@@ -20,6 +20,10 @@ struct ConfigError : std::runtime_error {
 // How the relay talks to the hosts it delivers to.
 enum class RelayTls : std::uint8_t { None, Opportunistic, Verify };      // MX hosts
 enum class SmarthostTls : std::uint8_t { None, StartTls, Smtps };        // the smarthost
+// Whether messages are split into text/HTML and attachments while they arrive: auto does
+// it only for handlers that read the split (on_mail that asked for it, print); on always
+// (benchmarks, fuzzing); off never.
+enum class MimeMode : std::uint8_t { Auto, On, Off };
 
 struct RelayConfig {
     std::string queue_dir = "./queue";                 // queue.db and spool/ (relay/sqlite_store.hpp)
@@ -92,7 +96,7 @@ struct Config {
     // a message that would cross it is read to its end and answered 452 4.3.1. 0 = no cap.
     std::uint64_t max_inflight_bytes = std::uint64_t(512) << 20;
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
-    bool mime = true;                 // split messages into message/attachments (off: pure relay)
+    MimeMode mime = MimeMode::Auto;   // split messages into message/attachments (MimeMode)
     bool log_json = false;            // log_format = json: one JSON object per log line
     // One JSON object per line per message received, delivery attempt and bounce, appended
     // by a writer thread (never a reactor); reopened at SIGUSR1. Empty: none.

@@ -14,6 +14,7 @@ struct Handlers {
     OnMail on_mail;
     OnRcpt on_rcpt;  // empty: accept every recipient without leaving the reactor
     OnAuth on_auth;  // empty: accept every login without leaving the reactor
+    MailParts parts = MailParts::Split;  // what on_mail reads (mime = auto)
 };
 
 class HandlerPool final : public JobSink {

@@ -20,6 +20,10 @@ struct Verdict {
 };
 
 using OnMail = std::function<Verdict(const Mail&)>;
+// What an on_mail reads of a Mail: `Split` fills message and attachments (the MIME
+// parser runs while the data arrives); `Raw` only the envelope, header fields and the
+// original, so that with mime = auto nothing is parsed for it.
+enum class MailParts { Split, Raw };
 // The bare recipient address; true accepts it.
 using OnRcpt = std::function<bool(const std::string& recipient)>;
 // true accepts the login and sets Mail::user.

@@ -310,7 +310,7 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
             c.log_seq = c.session.message_seq();
             c.message_began = now();
         }
-        if (shared_.config.mime) read_along(c);
+        if (shared_.split) read_along(c);
         account(c);
         if (!c.session.output().empty()) mark_dirty(c);
         switch (st.need) {
@@ -358,7 +358,7 @@ void Reactor::read_along(Connection& c) {
 // the session reads it to its end and answers 452 4.3.1. (The body's buffer may be
 // reserved larger, proto/body_reader.cpp, but only pages written are backed.)
 void Reactor::account(Connection& c) noexcept {
-    const std::uint64_t want = c.session.body_so_far().size() * (shared_.config.mime ? 2 : 1);
+    const std::uint64_t want = c.session.body_so_far().size() * (shared_.split ? 2 : 1);
     if (want > c.charged) held_bodies_ = true;
     if (want <= c.charged) {
         if (want < c.charged) shared_.inflight.fetch_sub(c.charged - want, std::memory_order_relaxed);
@@ -435,7 +435,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         break;
     case proto::Need::Message: {
         std::optional<mime::ParsedMail> parsed;
-        if (shared_.config.mime) {
+        if (shared_.split) {
             if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
             parsed = c.mime->finish();
             c.mime.reset();

@@ -42,6 +42,7 @@ struct Shared {
     const RelayAccess* relay_access = nullptr;  // handler = queue: who may relay where
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
+    bool split = false;             // MIME-parse bodies while they arrive (config.mime resolved)
     io::EventFile* events = nullptr;  // [server] event_log: a line per message received
     // Message bytes held now by every reactor and sink, against max_inflight_bytes.
     std::atomic<std::uint64_t> inflight{0};

@@ -160,7 +160,13 @@ int serve(const Config& config) {
         shared->config.limits.max_message_size =
             std::min<std::uint64_t>(shared->config.limits.max_message_size, config.relay.max_message_size);
     }
-    if (!h.on_mail && config.handler == "print") h.on_mail = smtpd::print_mail;
+    if (!h.on_mail && config.handler == "print") {
+        h.on_mail = smtpd::print_mail;
+        h.parts = MailParts::Split;  // it prints them
+    }
+    // The split costs most of the user-space time per message: only for a handler that reads it.
+    shared->split = config.mime == MimeMode::On ||
+                    (config.mime == MimeMode::Auto && h.on_mail && h.parts == MailParts::Split);
     shared->ask_rcpt = static_cast<bool>(h.on_rcpt);
     shared->ask_auth = static_cast<bool>(h.on_auth);
     const bool user_mail = static_cast<bool>(h.on_mail);
@@ -202,6 +208,8 @@ int serve(const Config& config) {
                                      : "ringmail: listening on " + std::string(addr) + ":" + std::to_string(port) +
                                            " with " + std::to_string(reactors) + " reactors, handler " + mail_handler +
                                            "\n";
+    banner += std::string("ringmail: MIME split ") + (shared->split ? "on" : "off") + " (mime = " +
+              (config.mime == MimeMode::Auto ? "auto" : config.mime == MimeMode::On ? "on" : "off") + ")\n";
     if (!tls_fds.empty())
         banner += "ringmail: listening for TLS on " + std::string(addr) + ":" + std::to_string(tls_port) + "\n";
     if (tls_ctx)
@@ -310,8 +318,8 @@ void check(const Config& config) {
     }
 }
 
-void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth) {
-    user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth)};
+void use(OnMail on_mail, OnRcpt on_rcpt, OnAuth on_auth, MailParts parts) {
+    user_handlers() = {std::move(on_mail), std::move(on_rcpt), std::move(on_auth), parts};
 }
 
 void add_queue_service(QueueServiceFactory make) { queue_services().push_back(std::move(make)); }

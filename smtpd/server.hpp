@@ -14,7 +14,8 @@ namespace ringmail::server {
 
 // Sets the handlers; an empty one keeps its default: on_mail runs the config's `handler`
 // (print, discard or maildir:DIR), on_rcpt accepts every recipient, on_auth every login.
-void use(OnMail on_mail, OnRcpt on_rcpt = {}, OnAuth on_auth = {});
+// `parts`: whether on_mail reads Mail::message and attachments (mime = auto parses only then).
+void use(OnMail on_mail, OnRcpt on_rcpt = {}, OnAuth on_auth = {}, MailParts parts = MailParts::Split);
 
 // Something that runs beside a server whose handler is `queue`: the HTTP API (http/; tools/
 // adds it, so that smtpd/ knows no HTTP). Made before the start banner, so that a setting

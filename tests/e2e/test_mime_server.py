@@ -1,6 +1,7 @@
 # tests/e2e/test_mime_server.py — the server splits each message into `message` and
-# `attachments` for on_mail (seen through the print handler), `mime = false` turns that
-# off, and the parse / extract / compose commands work on files.
+# `attachments` for on_mail (seen through the print handler), `mime = off` (or false) turns
+# that off, `mime = auto` (the default) parses only for handlers that read the split, and the
+# parse / extract / compose commands work on files.
 import email.message
 import email.policy
 import hashlib
@@ -48,6 +49,30 @@ class MimeServer(e2e.ServerTestCase):
         out = self.deliver_and_print({"mime": "false"})
         self.assertIn("attachments:\nmessage:\n\n--- original", out)
         self.assertIn("subject: =?utf-8?", out.lower())  # raw header value
+
+    def test_mime_off_spelled_off(self):
+        out = self.deliver_and_print({"mime": "off"})
+        self.assertIn("attachments:\nmessage:\n\n--- original", out)
+
+    def test_auto_splits_only_for_handlers_that_read_it(self):
+        # print reads the split (the test above shows it filled with the default, auto);
+        # discard, maildir and the queue do not, so auto never runs the parser for them.
+        for handler, config, split in (("print", {}, "on"), ("discard", {}, "off"),
+                                       ("maildir:" + os.path.join(self.tmp, "md"), {}, "off"),
+                                       ("discard", {"mime": "on"}, "on"), ("print", {"mime": "off"}, "off")):
+            s = self.server(handler=handler, config=config)
+            with smtplib.SMTP("127.0.0.1", s.port, timeout=e2e.IO_TIMEOUT) as c:
+                c.send_message(multipart_message(), "zoe@example.org", ["bob@example.com"])
+            mode = config.get("mime", "auto")
+            self.assertIn("ringmail: MIME split %s (mime = %s)" % (split, mode), s.stderr(), (handler, config))
+            self.assert_stopped_cleanly(s)
+
+    def test_bad_mime_value_is_refused(self):
+        path = os.path.join(self.tmp, "bad.ini")
+        e2e.write_config(path, {"port": 0, "mime": "sometimes"})
+        r = subprocess.run([e2e.binary(), "serve", "--check", "--config", path], capture_output=True, timeout=60)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"expected auto, on or off", r.stderr)
 
 
 class Commands(e2e.ServerTestCase):
