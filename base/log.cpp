@@ -67,7 +67,19 @@ Format format() noexcept { return g_format.load(std::memory_order_relaxed); }
 
 Line::Line(std::string_view event) : Line(event, format()) {}
 
-Line::Line(std::string_view event, Format f) : json_(f == Format::Json) {
+namespace {
+thread_local std::string spare_line;
+}  // namespace
+
+Line::~Line() {
+    if (s_.capacity() > spare_line.capacity() && s_.capacity() <= 4096) {
+        s_.clear();
+        spare_line.swap(s_);
+    }
+}
+
+Line::Line(std::string_view event, Format f) : s_(std::move(spare_line)), json_(f == Format::Json) {
+    s_.clear();
     if (json_) {
         timespec ts{};
         ::clock_gettime(CLOCK_REALTIME, &ts);

@@ -23,8 +23,14 @@ public:
     Line& num(std::string_view key, std::uint64_t value);
     void append_to(std::string& out);  // with its line end
     void write();                      // now, one write(2) to stderr
+    ~Line();
+    Line(const Line&) = delete;
+    Line& operator=(const Line&) = delete;
 
 private:
+    // Built in the thread's spare buffer (taken in the constructor, given back by the
+    // destructor), so that a line per message costs no allocation once the thread has
+    // logged one; a second Line alive at once on the thread starts its own.
     std::string s_;
     bool json_;
 };

@@ -133,7 +133,7 @@ void ServerSession::cmd_rcpt(std::string_view arg) {
     if (path.non_ascii && !smtputf8_) return reply(Error::NonAsciiAddress);
     // RFC 5321 4.5.3.1.10: 452 asks the client to send the rest in a later transaction.
     // That is no error of the client's, up to the overshoot limit.
-    if (recipients_.size() >= limits_.max_recipients) {
+    if (rcpt_count_ >= limits_.max_recipients) {
         if (++overshoot_ > limits_.max_recipient_overshoot) return reply(Error::TooManyRecipients);
         return append_reply(out_, Error::TooManyRecipients);
     }
@@ -145,7 +145,7 @@ void ServerSession::cmd_data(std::string_view arg) {
     if (!trim(arg).empty()) return reply(Error::SyntaxArgs);
     if (!in_mail_) return reply(Error::NeedMail);
     if (used_bdat_) return reply(Error::DataAfterBdat);
-    if (recipients_.empty()) return reply(Error::NoValidRecipients);
+    if (rcpt_count_ == 0) return reply(Error::NoValidRecipients);
     body_.clear();
     ++message_seq_;
     reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
@@ -163,7 +163,7 @@ void ServerSession::cmd_bdat(std::string_view arg) {
     if (num.empty() || ec != std::errc{} || p != num.data() + num.size() ||
         !(rest.empty() || iequals(rest, "LAST")))
         return reply(Error::SyntaxArgs);
-    bdat_valid_ = in_mail_ && !recipients_.empty();
+    bdat_valid_ = in_mail_ && rcpt_count_ > 0;
     bdat_last_ = !rest.empty();
     bdat_left_ = n;
     if (bdat_valid_ && !used_bdat_) {

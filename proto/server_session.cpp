@@ -123,12 +123,27 @@ Envelope ServerSession::take_message() noexcept {
     m.helo = helo_;
     m.user = user_;
     m.sender = sender_;
-    m.recipients = std::move(recipients_);
+    m.recipients.assign(std::make_move_iterator(recipients_.begin()),
+                        std::make_move_iterator(recipients_.begin() + static_cast<std::ptrdiff_t>(rcpt_count_)));
+    rcpt_count_ = 0;
     m.body = std::move(body_);
     m.smtputf8 = smtputf8_;
-    recipients_.clear();
     body_.clear();
     return m;
+}
+
+std::string ServerSession::discard_message() noexcept {
+    rcpt_count_ = 0;
+    std::string body = std::move(body_);
+    body.clear();
+    body_.clear();
+    return body;
+}
+
+void ServerSession::lend_body_buffer(std::string&& spare) noexcept {
+    if (has_body_buffer() || phase_ == Phase::Data || phase_ == Phase::Bdat) return;
+    body_ = std::move(spare);
+    body_.clear();
 }
 
 void ServerSession::resolve(const Resolution& v) noexcept {
@@ -143,7 +158,10 @@ void ServerSession::resolve(const Resolution& v) noexcept {
     switch (was) {
     case Need::Recipient:
         if (ok) {
-            recipients_.push_back(std::move(pending_rcpt_));
+            // Into a kept string when there is one: no allocation per recipient.
+            if (rcpt_count_ < recipients_.size()) recipients_[rcpt_count_].assign(pending_rcpt_);
+            else recipients_.push_back(pending_rcpt_);
+            ++rcpt_count_;
             reply(250, "2.1.5", text("OK"));
         } else if (temp) {
             reply(code(450), status("4.2.0"), text("Recipient temporarily unavailable"));
@@ -212,7 +230,13 @@ void ServerSession::reset_transaction() noexcept {
     bdat_last_ = false;
     bdat_valid_ = false;
     sender_.clear();
-    recipients_.clear();
+    rcpt_count_ = 0;
+    // A transaction with many recipients leaves no more than a few buffers behind.
+    constexpr std::size_t kKeptRecipients = 4;
+    if (recipients_.size() > kKeptRecipients) {
+        recipients_.resize(kKeptRecipients);
+        recipients_.shrink_to_fit();
+    }
     overshoot_ = 0;
     body_.clear();
 }

@@ -73,12 +73,19 @@ public:
     std::string_view auth_user() const noexcept { return auth_user_; }     // Need::Auth
     std::string_view auth_password() const noexcept { return auth_pass_; }
     Envelope take_message() noexcept;                                      // Need::Message
+    // Need::Message, for a handler that drops the message: the transaction ends as with
+    // take_message(), and the body's buffer comes back (cleared) for lend_body_buffer().
+    std::string discard_message() noexcept;
+    // A spare buffer (cleared) for the next message's body, taken only while the session
+    // has none: the engine recycles bodies so that a message costs no allocation.
+    void lend_body_buffer(std::string&& spare) noexcept;
+    bool has_body_buffer() const noexcept { return body_.capacity() > std::string().capacity(); }
     // The message received so far, for a parser that reads along as data arrives; valid
     // until the next feed(). message_seq() changes whenever a new message starts.
     std::string_view body_so_far() const noexcept { return body_; }
     std::string_view sender() const noexcept { return sender_; }  // of the transaction
     bool authenticated() const noexcept { return !user_.empty(); }
-    const std::vector<std::string>& recipients() const noexcept { return recipients_; }
+    std::span<const std::string> recipients() const noexcept { return {recipients_.data(), rcpt_count_}; }
     std::uint32_t message_seq() const noexcept { return message_seq_; }
 
     // Idle limit of RFC 5321 4.5.3.2; on expiry appends 421 and returns true (Need::Close).
@@ -159,7 +166,10 @@ private:
     std::string helo_;
     std::string user_;
     std::string sender_;
+    // The first rcpt_count_ are this transaction's; the strings after them keep their
+    // buffers for the next transaction (at most kKeptRecipients of them).
     std::vector<std::string> recipients_;
+    std::size_t rcpt_count_ = 0;
     std::size_t overshoot_ = 0;    // RCPTs refused past max_recipients in this transaction
     std::string body_;
     std::uint32_t message_seq_ = 0;

@@ -406,6 +406,12 @@ bool Reactor::dispatch(Connection& c) noexcept {
     JobSink* sink = shared_.pool;
     switch (s.need()) {
     case proto::Need::Recipient:
+        // The body of this transaction goes into a recycled buffer (none is kept per
+        // connection between messages).
+        if (!s.has_body_buffer() && !bodies_.empty()) {
+            s.lend_body_buffer(bodies_.take());
+            bodies_used_ = true;
+        }
         if (shared_.relay_access && !relay_allowed(c)) {
             s.resolve({proto::Outcome::Reject, "Relay access denied", "5.7.1", 554});
             return true;
@@ -444,7 +450,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
         sink = shared_.mail_sink;
         if (!sink) {  // discard: parsed as any message is, then accepted and dropped
             log_message(c, proto::Outcome::Accept, "discarded");
-            (void)s.take_message();
+            bodies_.give(s.discard_message());
             release(c);
             s.resolve({});
             return true;
@@ -590,6 +596,7 @@ void Reactor::count_login_failure(Connection& c) noexcept {
 void Reactor::on_tick() noexcept {
     // After a burst of messages, once this reactor holds no message memory of its own,
     // what was freed goes back to the system (checked once a second).
+    if (!std::exchange(bodies_used_, false)) bodies_.clear();  // quiet for a second: freed below
     if (held_bodies_ && shared_.inflight.load(std::memory_order_relaxed) < (1u << 20)) {
         held_bodies_ = false;
         return_free_memory();

@@ -25,6 +25,7 @@
 #include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
 #include "smtpd/counters.hpp"
+#include "smtpd/body_pool.hpp"
 #include "smtpd/job.hpp"
 #include "smtpd/relay_access.hpp"
 
@@ -186,6 +187,8 @@ private:
     unsigned ticks_ = 0;
     proto::Timestamp budget_logged_ = 0;  // the last "max_inflight_bytes reached" line
     bool held_bodies_ = false;            // message memory was taken since the last trim
+    BodyPool bodies_;                     // dropped bodies' buffers, lent to the next messages
+    bool bodies_used_ = false;            // the pool served a message since the last tick
     std::uint64_t serials_ = 0;           // connections accepted so far
     std::string log_;                     // this turn's log lines, written once per turn
     ReactorCounters counters_;            // /metrics; a cache line of its own

@@ -118,6 +118,54 @@ TEST(ServerSession, DeliversOneMessageWithItsEnvelope) {
     EXPECT_FALSE(m.smtputf8);
 }
 
+// Feeds `in` whole, accepting every recipient, up to the end of a message (or of input).
+proto::Need feed_to_message(proto::ServerSession& s, std::string_view in) {
+    std::size_t off = 0;
+    for (int guard = 0; guard < 1000; ++guard) {
+        const proto::Step st = s.feed({in.data() + off, in.size() - off}, 0);
+        off += st.consumed;
+        if (st.need == proto::Need::Recipient) {
+            s.resolve({});
+            continue;
+        }
+        if (st.need != proto::Need::Input || off == in.size()) return st.need;
+    }
+    return proto::Need::Close;
+}
+
+// The discard handler's path: the body's buffer comes back, is lent to the next
+// transaction and written in place; recipients of an earlier, longer list never leak into
+// a later one.
+TEST(ServerSession, ADiscardedBodyBufferServesTheNextMessage) {
+    proto::ServerSession s(Limits{}, proto::Features{}, "mx.test");
+    s.greet(0);
+    std::string body;
+    while (body.size() < 2000) body += std::string(60, 'x') + "\r\n";
+    ASSERT_EQ(feed_to_message(s, kEhlo + "MAIL FROM:<a@example.org>\r\nRCPT TO:<first.long.recipient@example.net>\r\n"
+                                 "RCPT TO:<second.long.recipient@example.net>\r\nRCPT TO:<c@example.net>\r\n"
+                                 "DATA\r\n" + body + ".\r\n"),
+              proto::Need::Message);
+    EXPECT_EQ(s.recipients().size(), 3u);
+    std::string spare = s.discard_message();
+    EXPECT_TRUE(spare.empty());
+    EXPECT_GE(spare.capacity(), body.size());
+    EXPECT_FALSE(s.has_body_buffer());
+    s.resolve({});
+    const char* where = spare.data();
+    s.lend_body_buffer(std::move(spare));
+    EXPECT_TRUE(s.has_body_buffer());
+    ASSERT_EQ(feed_to_message(s, "MAIL FROM:<z@example.org>\r\nRCPT TO:<second.long.recipient@example.net>\r\n"
+                                 "DATA\r\nsecond\r\n.\r\n"),
+              proto::Need::Message);
+    EXPECT_EQ(s.body_so_far().data(), where);  // written into the lent buffer
+    const proto::Envelope e = s.take_message();
+    EXPECT_EQ(e.sender, "z@example.org");
+    EXPECT_EQ(e.recipients, (std::vector<std::string>{"second.long.recipient@example.net"}));
+    EXPECT_EQ(e.body, "second\r\n");
+    s.resolve({});
+    EXPECT_TRUE(s.recipients().empty());
+}
+
 TEST(ServerSession, AcceptsNullSender) {
     const SessionRun r = session(kEhlo + "MAIL FROM:<>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nx\r\n.\r\n");
     EXPECT_EQ(after_ehlo(r), (std::vector<int>{250, 250, 354, 250}));
