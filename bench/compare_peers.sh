@@ -10,7 +10,7 @@
 #   bench/compare_peers.sh [--quick] [--duration S] [--max-messages N] [--idle N] [--servers a,b] [--json FILE]
 # --quick: 3 cells x 3 generator variants, 1 s runs, 1,000 idle connections (1-3 minutes).
 # The full run: 24 cells x 3 variants x 5 servers, <= 3 s / 20,000 messages each, 10,000 idle
-# connections (about 20 minutes on 2 cores).
+# connections (about 20 minutes on 2 cores before the floor was added; not timed since).
 #
 # Installs what it needs when missing (root, Debian): postfix (smtp-sink, smtp-source) and
 # python3-aiosmtpd with apt-get, nodejs/npm only if `node`/`npm` are missing, and npm's smtp-server@3
