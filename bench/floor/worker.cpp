@@ -157,7 +157,9 @@ void Worker::mark(Conn& c, std::uint32_t slot) noexcept {
 
 void Worker::on_accept(const io_uring_cqe& cqe) noexcept {
     if (!(cqe.flags & IORING_CQE_F_MORE)) accept_armed_ = false;  // re-armed at the end of the batch
-    if (cqe.res < 0) return;  // EMFILE and the like: the client sees a reset
+    // EMFILE and the like: the client waits in the backlog. XXX: while the limit lasts, the
+    // re-armed accept fails again at once (bench/compare_peers raises ulimit -n first).
+    if (cqe.res < 0) return;
     std::uint32_t slot;
     if (!free_.empty()) {
         slot = free_.back();
