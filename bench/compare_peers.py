@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""bench/compare_peers.sh driver: ringmail vs Postfix smtp-sink, aiosmtpd and npm smtp-server on loopback.
+"""bench/compare_peers.sh driver: ringmail vs Postfix smtp-sink, ringmail-floor, aiosmtpd and npm smtp-server on loopback.
+
+ringmail-floor (bench/floor/) is our null server written directly on liburing: the same io_uring design
+with nothing but socket I/O and canned replies, so ringmail / floor is what our layers cost over the
+kernel. Every ringmail figure is also printed as a ratio to it, beside the ratio to smtp-sink.
 
 Run through bench/compare_peers.sh (which installs the peers); see the usage text there and docs/BENCHMARKS.md.
 
@@ -32,8 +36,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 
-SERVERS = ['smtp-sink', 'ringmail', 'aiosmtpd', 'smtp-server']
-SHORT = {'smtp-sink': 'sink', 'ringmail': 'ringmail', 'aiosmtpd': 'aiosmtpd', 'smtp-server': 'smtp-server'}
+SERVERS = ['smtp-sink', 'ringmail', 'floor', 'aiosmtpd', 'smtp-server']
+SHORT = {'smtp-sink': 'sink', 'ringmail': 'ringmail', 'floor': 'floor', 'aiosmtpd': 'aiosmtpd',
+         'smtp-server': 'smtp-server'}
+# the generator variants, in the order the floor table lists them
+LOADS = (('ss', 'smtp-source'), ('rb', 'ringmail-bench lock-step'), ('rb-pipe', 'ringmail-bench --pipelining'))
 
 # ---------------------------------------------------------------------------------------------------
 # processes
@@ -175,6 +182,8 @@ class Server:
         if self.name == 'ringmail':
             cmd = [c.ringmail, 'serve', '--config', os.path.join(c.work, 'ringmail.ini'), '--init', '--port', '0',
                    '--handler', 'discard']
+        elif self.name == 'floor':
+            cmd = [c.floor, '--listen', '127.0.0.1:0']  # one thread per core; prints the port
         elif self.name == 'smtp-sink':
             self.port = free_port()
             cmd = [c.smtp_sink] + (['-u', 'nobody'] if os.geteuid() == 0 else []) + \
@@ -458,6 +467,7 @@ def main():
     ap.add_argument('--json', metavar='FILE', help='also write every raw result to FILE')
     ap.add_argument('--ringmail', default=os.path.join(ROOT, 'build/tools/ringmail'))
     ap.add_argument('--bench', default=os.path.join(ROOT, 'build/bench/ringmail-bench'))
+    ap.add_argument('--floor', default=os.path.join(ROOT, 'build/bench/ringmail-floor'))
     ap.add_argument('--smtp-source', dest='smtp_source', default='/usr/sbin/smtp-source')
     ap.add_argument('--smtp-sink', dest='smtp_sink', default='/usr/sbin/smtp-sink')
     ap.add_argument('--sys-python', dest='sys_python', default='/usr/bin/python3')
@@ -477,7 +487,7 @@ def main():
             ap.error('unknown server %r' % s)
     if 'smtp-sink' not in servers:
         servers.insert(0, 'smtp-sink')  # the reference for every ratio
-    for exe in (cfg.ringmail, cfg.bench, cfg.smtp_source, cfg.smtp_sink):
+    for exe in (cfg.ringmail, cfg.bench, cfg.smtp_source, cfg.smtp_sink) + ((cfg.floor,) if 'floor' in servers else ()):
         if not os.access(exe, os.X_OK):
             sys.exit('bench/compare_peers.sh: %s: not an executable (build first: ninja -C build)' % exe)
 
@@ -497,7 +507,7 @@ def main():
 
     cfg.work = tempfile.mkdtemp(prefix='ringmail-compare.')
     # private copies: the build directory may be rebuilt while this runs; one binary for the whole run
-    for attr in ('ringmail', 'bench'):
+    for attr in ('ringmail', 'bench') + (('floor',) if 'floor' in servers else ()):
         dst = os.path.join(cfg.work, os.path.basename(getattr(cfg, attr)))
         shutil.copy2(getattr(cfg, attr), dst)
         setattr(cfg, attr, dst)
@@ -559,8 +569,8 @@ def main():
                     finally:
                         early = srv.proc is not None and srv.proc.poll() is not None
                         rc = srv.stop()
-                        # smtp-sink and the peers die of SIGTERM; ringmail must exit 0
-                        if early or (name == 'ringmail' and rc not in (None, 0)):
+                        # smtp-sink and the peers die of SIGTERM; ringmail and the floor must exit 0
+                        if early or (name in ('ringmail', 'floor') and rc not in (None, 0)):
                             r.setdefault('errors', []).append('server exited %s: %s' % (rc, srv.tail()))
                     results.append(r)
                     rate = r['messages'] / r['elapsed_s'] if r.get('elapsed_s') else 0
@@ -632,6 +642,59 @@ def main():
     return 1 if bad else 0
 
 
+def geomean(xs):
+    xs = [x for x in xs if x]
+    if not xs:
+        return None
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1.0 / len(xs))
+
+
+def floor_table(base_cells, get, rate_of, cpu_of, mark):
+    """ringmail's msgs/s, server CPU and peak RSS per cell as ratios to ringmail-floor (our null server
+    on the same io_uring design: what our layers cost over the kernel) beside the ratios to smtp-sink,
+    grouped by load: smtp-source, ringmail-bench lock-step, ringmail-bench --pipelining."""
+    out = ['ringmail vs ringmail-floor (bench/floor/: one thread and ring per core, canned replies, nothing '
+           'stored) and vs smtp-sink, same rows as above, by load. msgs/s ratio: higher is better; CPU and RSS '
+           'ratios: lower is better (1.00x vs floor = no cost over the null server):', '']
+    header = ['load', 'size', 'rcpt', 'conns', 'msg/conn', 'msgs/s ringmail', 'msgs/s floor', 'vs floor',
+              'vs sink', 'CPU s/10k ringmail', 'CPU s/10k floor', 'vs floor', 'vs sink', 'peak RSS MB ringmail/floor',
+              'vs floor']
+    rows, summary = [], []
+    for variant, load in LOADS:
+        qs_rate, qs_cpu = [], []
+        for cell in base_cells:
+            rm, fl, sk = get('ringmail', cell, variant), get('floor', cell, variant), get('smtp-sink', cell, variant)
+            if not rm and not fl:
+                continue
+            qr, qrs = ratio(rate_of(rm), rate_of(fl)), ratio(rate_of(rm), rate_of(sk))
+            qc, qcs = ratio(cpu_of(rm), cpu_of(fl)), ratio(cpu_of(rm), cpu_of(sk))
+            rss_r = rm.get('peak_rss_kb') if rm else None
+            rss_f = fl.get('peak_rss_kb') if fl else None
+            qm = ratio(rss_r, rss_f)
+            if not (rm and rm.get('errors')) and not (fl and fl.get('errors')):
+                qs_rate.append(qr)
+                qs_cpu.append(qc)
+            x = lambda q: (num(q, 2) + 'x') if q is not None else '-'
+            rows.append([load, fmt_size(cell[0]), cell[1], cell[2], cell[3],
+                         num(rate_of(rm)) + mark(rm), num(rate_of(fl)) + mark(fl), x(qr), x(qrs),
+                         num(cpu_of(rm)) + mark(rm), num(cpu_of(fl)) + mark(fl), x(qc), x(qcs),
+                         '%s/%s' % (num(rss_r / 1024.0, 0) if rss_r else '-', num(rss_f / 1024.0, 0) if rss_f else '-'),
+                         x(qm)])
+        gr, gc = geomean(qs_rate), geomean(qs_cpu)
+        if gr is not None or gc is not None:
+            summary.append('- %s: ringmail msgs/s %s of the floor\'s, server CPU per message %s the floor\'s '
+                           '(geometric mean over %d cells without errors)' % (
+                               load, (num(gr, 2) + 'x') if gr else '-', (num(gc, 2) + 'x') if gc else '-',
+                               len([q for q in qs_cpu if q])))
+    out.append(md_table(header, rows, ['l', 'r', 'r', 'r', 'r'] + ['r'] * 10))
+    out.append('')
+    out += summary
+    return out
+
+
 def report(cfg, servers, base_cells, results, idle, latency, meta):
     others = [s for s in servers if s != 'smtp-sink']
     get = lambda name, cell, variant: next((x for x in results if x['server'] == name and x['cell'] == cell
@@ -693,23 +756,29 @@ def report(cfg, servers, base_cells, results, idle, latency, meta):
                'fewer per session); gen us/msg: the generator\'s CPU per message while driving smtp-sink.' +
                (' Not offering PIPELINING (its pipe = yes rows are lock-step): %s.' % ', '.join(nopipe) if nopipe else ''))
 
+    if 'floor' in servers and 'ringmail' in servers:
+        out.append('')
+        out += floor_table(base_cells, get, rate_of, cpu_of, mark)
+
     out.append('')
     out.append('Idle connections (each has read the 220 greeting; memory = server RSS (PSS) after - before, '
                'over the connections still open):')
     out.append('')
     rows = []
     ref = idle.get('smtp-sink', {}).get('bytes_per_conn_rss')
+    fref = idle.get('floor', {}).get('bytes_per_conn_rss')
     for s in servers:
         d = idle.get(s, {})
         if 'error' in d:
-            rows.append([s, '-', '-', '-', '-', '-', d['error'][:80]])
+            rows.append([s, '-', '-', '-', '-', '-', '-', d['error'][:80]])
             continue
-        q = ratio(d.get('bytes_per_conn_rss'), ref)
+        q, qf = ratio(d.get('bytes_per_conn_rss'), ref), ratio(d.get('bytes_per_conn_rss'), fref)
         rows.append([s, '%d/%d' % (d['alive'], d['requested']), num(d['rss_delta_kb'] / 1024.0, 1),
                      num(d['bytes_per_conn_rss'] / 1024.0, 2), num(d['bytes_per_conn_pss'] / 1024.0, 2),
-                     (num(q, 3) + 'x') if q is not None else '-', num(d['rss_kb'] / 1024.0, 1)])
+                     (num(q, 3) + 'x') if q is not None else '-', (num(qf, 3) + 'x') if qf is not None else '-',
+                     num(d['rss_kb'] / 1024.0, 1)])
     out.append(md_table(['server', 'open/asked', 'RSS delta MB', 'KiB/conn RSS', 'KiB/conn PSS', 'vs sink',
-                         'RSS MB with them'], rows, ['l'] + ['r'] * 6))
+                         'vs floor', 'RSS MB with them'], rows, ['l'] + ['r'] * 7))
 
     out.append('')
     out.append('p99 latency at a fixed open-loop rate = half of smtp-sink\'s closed-loop ringmail-bench peak '
@@ -718,16 +787,18 @@ def report(cfg, servers, base_cells, results, idle, latency, meta):
     rows = []
     for cell in dict.fromkeys(x['cell'] for x in latency):
         refx = next((x for x in latency if x['cell'] == cell and x['server'] == 'smtp-sink'), None)
+        flx = next((x for x in latency if x['cell'] == cell and x['server'] == 'floor'), None)
         for s in servers:
             x = next((y for y in latency if y['cell'] == cell and y['server'] == s), None)
             if not x:
                 continue
             q = ratio(x.get('p99_ms'), refx.get('p99_ms') if refx else None)
+            qf = ratio(x.get('p99_ms'), flx.get('p99_ms') if flx else None)
             rows.append(['%s r%d c%d x%d' % (fmt_size(cell[0]), cell[1], cell[2], cell[3]), s,
                          '%d' % x['rate'], num(rate_of(x)), num(x.get('p50_ms'), 2), num(x.get('p99_ms'), 2) + mark(x),
-                         (num(q, 2) + 'x') if q is not None else '-'])
-    out.append(md_table(['cell', 'server', 'offered/s', 'done/s', 'p50 ms', 'p99 ms', 'p99 vs sink'], rows,
-                        ['l', 'l', 'r', 'r', 'r', 'r', 'r']))
+                         (num(q, 2) + 'x') if q is not None else '-', (num(qf, 2) + 'x') if qf is not None else '-'])
+    out.append(md_table(['cell', 'server', 'offered/s', 'done/s', 'p50 ms', 'p99 ms', 'p99 vs sink', 'p99 vs floor'],
+                        rows, ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r']))
 
     # issue 4 targets (ringmail with the discard handler)
     out.append('')

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# bench/compare_peers.sh: ringmail next to Postfix's smtp-sink, aiosmtpd and npm's smtp-server on loopback, every
-# server driven by the same generators (ringmail-bench and Postfix's smtp-source) in the same run; prints
-# one table with ratios vs smtp-sink (messages/s, server CPU per 10,000 messages, peak RSS), memory per
-# idle connection, and p99 latency at a fixed open-loop rate. See docs/BENCHMARKS.md, "bench/compare_peers.sh".
+# bench/compare_peers.sh: ringmail next to Postfix's smtp-sink, ringmail-floor (bench/floor/, our null server on
+# liburing), aiosmtpd and npm's smtp-server on loopback, every server driven by the same generators
+# (ringmail-bench and Postfix's smtp-source) in the same run; prints one table with ratios vs smtp-sink
+# (messages/s, server CPU per 10,000 messages, peak RSS), ringmail's figures as ratios to the floor beside
+# those to smtp-sink (per load: smtp-source, ringmail-bench lock-step and --pipelining), memory per idle
+# connection, and p99 latency at a fixed open-loop rate. See docs/BENCHMARKS.md, "bench/compare_peers.sh".
 #
 # Usage (repository root, after the README build, `ninja -C build`):
 #   bench/compare_peers.sh [--quick] [--duration S] [--max-messages N] [--idle N] [--servers a,b] [--json FILE]
 # --quick: 3 cells x 3 generator variants, 1 s runs, 1,000 idle connections (1-3 minutes).
-# The full run: 24 cells x 3 variants x 4 servers, <= 3 s / 20,000 messages each, 10,000 idle
-# connections (about 20 minutes on 2 cores).
+# The full run: 24 cells x 3 variants x 5 servers, <= 3 s / 20,000 messages each, 10,000 idle
+# connections (about 20 minutes on 2 cores before the floor was added; not timed since).
 #
 # Installs what it needs when missing (root, Debian): postfix (smtp-sink, smtp-source) and
 # python3-aiosmtpd with apt-get, nodejs/npm only if `node`/`npm` are missing, and npm's smtp-server@3
