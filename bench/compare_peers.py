@@ -36,8 +36,11 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..'))
 CLK_TCK = os.sysconf('SC_CLK_TCK')
 PAGE = os.sysconf('SC_PAGE_SIZE')
 
-SERVERS = ['smtp-sink', 'ringmail', 'floor', 'aiosmtpd', 'smtp-server']
-SHORT = {'smtp-sink': 'sink', 'ringmail': 'ringmail', 'floor': 'floor', 'aiosmtpd': 'aiosmtpd',
+# ringmail-mime: ringmail with `mime = on` (the split made for every message, as a handler
+# that reads it gets; the default, mime = auto, makes none for discard). Not in the default set.
+SERVERS = ['smtp-sink', 'ringmail', 'floor', 'aiosmtpd', 'smtp-server', 'ringmail-mime']
+DEFAULT_SERVERS = ['smtp-sink', 'ringmail', 'floor', 'aiosmtpd', 'smtp-server']
+SHORT = {'smtp-sink': 'sink', 'ringmail': 'ringmail', 'ringmail-mime': 'rm-mime', 'floor': 'floor', 'aiosmtpd': 'aiosmtpd',
          'smtp-server': 'smtp-server'}
 # the generator variants, in the order the floor table lists them
 LOADS = (('ss', 'smtp-source'), ('rb', 'ringmail-bench lock-step'), ('rb-pipe', 'ringmail-bench --pipelining'))
@@ -179,9 +182,9 @@ class Server:
         c = self.cfg
         logf = open(self.log, 'wb')
         port_from_log = True
-        if self.name == 'ringmail':
+        if self.name in ('ringmail', 'ringmail-mime'):
             cmd = [c.ringmail, 'serve', '--config', os.path.join(c.work, 'ringmail.ini'), '--init', '--port', '0',
-                   '--handler', 'discard']
+                   '--handler', 'discard'] + (['--set', 'mime=on'] if self.name == 'ringmail-mime' else [])
         elif self.name == 'floor':
             cmd = [c.floor, '--listen', '127.0.0.1:0']  # one thread per core; prints the port
         elif self.name == 'smtp-sink':
@@ -463,7 +466,7 @@ def main():
     ap.add_argument('--duration', type=float, help='seconds per measured run (default 3, quick 1)')
     ap.add_argument('--max-messages', type=int, default=20000, help='messages per measured run at most')
     ap.add_argument('--idle', type=int, help='idle connections (default 10000, quick 1000)')
-    ap.add_argument('--servers', default=','.join(SERVERS), help='comma-separated subset of ' + ','.join(SERVERS))
+    ap.add_argument('--servers', default=','.join(DEFAULT_SERVERS), help='comma-separated subset of ' + ','.join(SERVERS))
     ap.add_argument('--json', metavar='FILE', help='also write every raw result to FILE')
     ap.add_argument('--ringmail', default=os.path.join(ROOT, 'build/tools/ringmail'))
     ap.add_argument('--bench', default=os.path.join(ROOT, 'build/bench/ringmail-bench'))
@@ -570,7 +573,7 @@ def main():
                         early = srv.proc is not None and srv.proc.poll() is not None
                         rc = srv.stop()
                         # smtp-sink and the peers die of SIGTERM; ringmail and the floor must exit 0
-                        if early or (name in ('ringmail', 'floor') and rc not in (None, 0)):
+                        if early or (name in ('ringmail', 'ringmail-mime', 'floor') and rc not in (None, 0)):
                             r.setdefault('errors', []).append('server exited %s: %s' % (rc, srv.tail()))
                     results.append(r)
                     rate = r['messages'] / r['elapsed_s'] if r.get('elapsed_s') else 0
@@ -652,11 +655,11 @@ def geomean(xs):
     return p ** (1.0 / len(xs))
 
 
-def floor_table(base_cells, get, rate_of, cpu_of, mark):
+def floor_table(base_cells, get, rate_of, cpu_of, mark, ours='ringmail'):
     """ringmail's msgs/s, server CPU and peak RSS per cell as ratios to ringmail-floor (our null server
     on the same io_uring design: what our layers cost over the kernel) beside the ratios to smtp-sink,
     grouped by load: smtp-source, ringmail-bench lock-step, ringmail-bench --pipelining."""
-    out = ['ringmail vs ringmail-floor (bench/floor/: one thread and ring per core, canned replies, nothing '
+    out = [ours + ' vs ringmail-floor (bench/floor/: one thread and ring per core, canned replies, nothing '
            'stored) and vs smtp-sink, same rows as above, by load. msgs/s ratio: higher is better; CPU and RSS '
            'ratios: lower is better (1.00x vs floor = no cost over the null server):', '']
     header = ['load', 'size', 'rcpt', 'conns', 'msg/conn', 'msgs/s ringmail', 'msgs/s floor', 'vs floor',
@@ -666,7 +669,7 @@ def floor_table(base_cells, get, rate_of, cpu_of, mark):
     for variant, load in LOADS:
         qs_rate, qs_cpu = [], []
         for cell in base_cells:
-            rm, fl, sk = get('ringmail', cell, variant), get('floor', cell, variant), get('smtp-sink', cell, variant)
+            rm, fl, sk = get(ours, cell, variant), get('floor', cell, variant), get('smtp-sink', cell, variant)
             if not rm and not fl:
                 continue
             qr, qrs = ratio(rate_of(rm), rate_of(fl)), ratio(rate_of(rm), rate_of(sk))
@@ -685,9 +688,9 @@ def floor_table(base_cells, get, rate_of, cpu_of, mark):
                          x(qm)])
         gr, gc = geomean(qs_rate), geomean(qs_cpu)
         if gr is not None or gc is not None:
-            summary.append('- %s: ringmail msgs/s %s of the floor\'s, server CPU per message %s the floor\'s '
+            summary.append('- %s: %s msgs/s %s of the floor\'s, server CPU per message %s the floor\'s '
                            '(geometric mean over %d cells without errors)' % (
-                               load, (num(gr, 2) + 'x') if gr else '-', (num(gc, 2) + 'x') if gc else '-',
+                               load, ours, (num(gr, 2) + 'x') if gr else '-', (num(gc, 2) + 'x') if gc else '-',
                                len([q for q in qs_cpu if q])))
     out.append(md_table(header, rows, ['l', 'r', 'r', 'r', 'r'] + ['r'] * 10))
     out.append('')
@@ -756,9 +759,10 @@ def report(cfg, servers, base_cells, results, idle, latency, meta):
                'fewer per session); gen us/msg: the generator\'s CPU per message while driving smtp-sink.' +
                (' Not offering PIPELINING (its pipe = yes rows are lock-step): %s.' % ', '.join(nopipe) if nopipe else ''))
 
-    if 'floor' in servers and 'ringmail' in servers:
-        out.append('')
-        out += floor_table(base_cells, get, rate_of, cpu_of, mark)
+    for ours in ('ringmail', 'ringmail-mime'):
+        if 'floor' in servers and ours in servers:
+            out.append('')
+            out += floor_table(base_cells, get, rate_of, cpu_of, mark, ours)
 
     out.append('')
     out.append('Idle connections (each has read the 220 greeting; memory = server RSS (PSS) after - before, '

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "http/server.hpp"
@@ -40,6 +41,7 @@ void add_serve(CLI::App& app, int& status) {
         std::string config = "mail.ini";
         std::string port, reactors, handler, tls_port;
         std::optional<std::string> http_listen;
+        std::vector<std::string> sets;  // KEY=VALUE or SECTION.KEY=VALUE
         bool init = false;
         bool check = false;
     };
@@ -56,6 +58,8 @@ void add_serve(CLI::App& app, int& status) {
     serve->add_option("--handler", a.handler, "print | discard | queue | maildir:DIR");
     serve->add_option("--http-listen", a.http_listen,
                       "[http] listen: ADDRESS:PORT of the HTTP API (port 0: a free one, printed at start; '': none)");
+    serve->add_option("--set", a.sets,
+                      "KEY=VALUE (or relay.KEY=VALUE, http.KEY=VALUE): any mail.ini key over the file's (repeatable)");
     serve->callback([&status] {
         Config config;
         try {
@@ -65,6 +69,14 @@ void add_serve(CLI::App& app, int& status) {
             if (!a.reactors.empty()) set_config_key(config, "reactors", a.reactors);
             if (!a.handler.empty()) set_config_key(config, "handler", a.handler);
             if (a.http_listen) set_config_key(config, "http", "listen", *a.http_listen);
+            for (const std::string& kv : a.sets) {
+                const std::size_t eq = kv.find('=');
+                if (eq == std::string::npos || eq == 0) throw ConfigError("--set " + kv + ": expected KEY=VALUE");
+                const std::string key = kv.substr(0, eq);
+                const std::size_t dot = key.find('.');
+                if (dot == std::string::npos) set_config_key(config, key, kv.substr(eq + 1));
+                else set_config_key(config, key.substr(0, dot), key.substr(dot + 1), kv.substr(eq + 1));
+            }
             validate_config(config);
             if (a.check) {
                 server::check(config);

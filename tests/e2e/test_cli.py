@@ -204,6 +204,17 @@ class Cli(e2e.ServerTestCase):
         p = self.run_ringmail("serve", "--config", bad, "--check")
         self.assert_one_line_exit_2(p, "none.pem")
 
+    def test_set_overrides_any_key_and_names_a_bad_one(self):
+        good = os.path.join(self.tmp, "set.ini")
+        e2e.write_config(good, {"port": 0})
+        p = self.run_ringmail("serve", "--config", good, "--check", "--set", "mime=on", "--set", "relay.retry_base=90s")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        p = self.run_ringmail("serve", "--config", good, "--check", "--set", "mime=sometimes")
+        self.assert_one_line_exit_2(p, "mime")
+        p = self.run_ringmail("serve", "--config", good, "--check", "--set", "relay.no_such_key=1")
+        self.assert_one_line_exit_2(p, "no_such_key")
+        p = self.run_ringmail("serve", "--config", good, "--check", "--set", "novalue")
+        self.assert_one_line_exit_2(p, "KEY=VALUE")
     def test_sigusr1_does_not_stop_the_server(self):
         s = self.server(handler="discard")
         s.send_signal(signal.SIGUSR1)
