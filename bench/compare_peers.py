@@ -256,17 +256,54 @@ def rb_cmd(cfg, port, size, rcpts, conns, per_conn, pipe, messages, duration, ra
     return cmd
 
 
+def start_syscalls(cfg, srv, tag):
+    """With --syscalls: `perf stat` counts the server's system calls (every thread) while a generator
+    runs. Tracepoint counting costs the server a little CPU per call, so CPU figures of such a run
+    include it for every server alike."""
+    if not cfg.syscalls:
+        return None
+    out = os.path.join(cfg.work, 'perf-%s.csv' % tag)
+    p = subprocess.Popen(['perf', 'stat', '-x', ',', '-e', 'raw_syscalls:sys_enter', '-p', str(srv.proc.pid),
+                          '-o', out], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    LIVE[p.pid] = p
+    time.sleep(0.3)  # attached before the load starts
+    return p, out
+
+
+def stop_syscalls(handle):
+    if not handle:
+        return None
+    p, out = handle
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    LIVE.pop(p.pid, None)
+    try:
+        with open(out) as f:
+            for line in f:
+                parts = line.strip().split(',')
+                if len(parts) > 2 and 'raw_syscalls:sys_enter' in parts[2] and parts[0].isdigit():
+                    return int(parts[0])
+    except OSError:
+        pass
+    return None
+
+
 def run_rb(cfg, srv, cell, pipe, tag, rate=None, duration=None):
     size, rcpts, conns, per_conn = cell
     duration = duration or cfg.duration
     messages = cfg.max_messages if rate is None else int(rate * duration * 2) + 10
     cmd = rb_cmd(cfg, srv.port, size, rcpts, conns, per_conn, pipe, messages, duration, rate)
     out = os.path.join(cfg.work, 'gen-%s.out' % tag)
+    sc = start_syscalls(cfg, srv, tag) if rate is None else None
     cpu0 = tree_cpu(srv.proc.pid)
     rc, wall, gcpu, killed = run_gen(cmd, duration + 40, out)
     cpu1 = tree_cpu(srv.proc.pid)
     res = {'gen': 'ringmail-bench', 'cmd': ' '.join(cmd[1:]), 'rc': rc, 'wall_s': wall, 'gen_cpu_s': gcpu,
-           'server_cpu_s': cpu1 - cpu0, 'errors': []}
+           'server_cpu_s': cpu1 - cpu0, 'errors': [], 'syscalls': stop_syscalls(sc)}
     try:
         with open(out) as f:
             text = f.read()
@@ -309,6 +346,7 @@ def run_ss(cfg, srv, cell, tag, est_rate):
         '-c', '-l', str(size), '-m', str(chunk), '-s', str(conns), '-r', str(rcpts),
         '-f', 'a@example.com', '-t', 'b@example.com', '127.0.0.1:%d' % srv.port]
     total, gcpu, errors, runs = 0, 0.0, [], 0
+    sc = start_syscalls(cfg, srv, tag)
     cpu0 = tree_cpu(srv.proc.pid)
     t0 = time.monotonic()
     hard = max(6 * cfg.duration, chunk / est * 2) + 20
@@ -332,7 +370,8 @@ def run_ss(cfg, srv, cell, tag, est_rate):
             break
     wall = time.monotonic() - t0
     cpu1 = tree_cpu(srv.proc.pid)
-    return {'gen': 'smtp-source', 'cmd': ' '.join(base[1:]).replace(str(srv.port), 'PORT') + ' (x%d)' % runs,
+    syscalls = stop_syscalls(sc)
+    return {'syscalls': syscalls, 'gen': 'smtp-source', 'cmd': ' '.join(base[1:]).replace(str(srv.port), 'PORT') + ' (x%d)' % runs,
             'rc': 0 if not errors else 1, 'wall_s': wall, 'elapsed_s': wall, 'gen_cpu_s': gcpu,
             'server_cpu_s': cpu1 - cpu0, 'messages': total, 'errors': errors,
             'msgs_per_session': per_session, 'runs': runs}
@@ -463,6 +502,8 @@ def loadavg():
 def main():
     ap = argparse.ArgumentParser(prog='bench/compare_peers.sh')
     ap.add_argument('--quick', action='store_true', help='a small subset, short runs (smoke use)')
+    ap.add_argument('--syscalls', action='store_true',
+                    help='count each server\'s system calls per message with perf stat (raw_syscalls tracepoint)')
     ap.add_argument('--duration', type=float, help='seconds per measured run (default 3, quick 1)')
     ap.add_argument('--max-messages', type=int, default=20000, help='messages per measured run at most')
     ap.add_argument('--idle', type=int, help='idle connections (default 10000, quick 1000)')
@@ -655,6 +696,13 @@ def geomean(xs):
     return p ** (1.0 / len(xs))
 
 
+def per_msg(x):
+    """System calls per message of a run counted with --syscalls, as text ('-' without)."""
+    if not x or x.get('syscalls') is None or not x.get('messages'):
+        return '-'
+    return num(x['syscalls'] / x['messages'], 2)
+
+
 def floor_table(base_cells, get, rate_of, cpu_of, mark, ours='ringmail'):
     """ringmail's msgs/s, server CPU and peak RSS per cell as ratios to ringmail-floor (our null server
     on the same io_uring design: what our layers cost over the kernel) beside the ratios to smtp-sink,
@@ -664,7 +712,7 @@ def floor_table(base_cells, get, rate_of, cpu_of, mark, ours='ringmail'):
            'ratios: lower is better (1.00x vs floor = no cost over the null server):', '']
     header = ['load', 'size', 'rcpt', 'conns', 'msg/conn', 'msgs/s ringmail', 'msgs/s floor', 'vs floor',
               'vs sink', 'CPU s/10k ringmail', 'CPU s/10k floor', 'vs floor', 'vs sink', 'peak RSS MB ringmail/floor',
-              'vs floor']
+              'vs floor', 'syscalls/msg ringmail/floor']
     rows, summary = [], []
     for variant, load in LOADS:
         qs_rate, qs_cpu = [], []
@@ -685,14 +733,14 @@ def floor_table(base_cells, get, rate_of, cpu_of, mark, ours='ringmail'):
                          num(rate_of(rm)) + mark(rm), num(rate_of(fl)) + mark(fl), x(qr), x(qrs),
                          num(cpu_of(rm)) + mark(rm), num(cpu_of(fl)) + mark(fl), x(qc), x(qcs),
                          '%s/%s' % (num(rss_r / 1024.0, 0) if rss_r else '-', num(rss_f / 1024.0, 0) if rss_f else '-'),
-                         x(qm)])
+                         x(qm), '%s/%s' % (per_msg(rm), per_msg(fl))])
         gr, gc = geomean(qs_rate), geomean(qs_cpu)
         if gr is not None or gc is not None:
             summary.append('- %s: %s msgs/s %s of the floor\'s, server CPU per message %s the floor\'s '
                            '(geometric mean over %d cells without errors)' % (
                                load, ours, (num(gr, 2) + 'x') if gr else '-', (num(gc, 2) + 'x') if gc else '-',
                                len([q for q in qs_cpu if q])))
-    out.append(md_table(header, rows, ['l', 'r', 'r', 'r', 'r'] + ['r'] * 10))
+    out.append(md_table(header, rows, ['l', 'r', 'r', 'r', 'r'] + ['r'] * 11))
     out.append('')
     out += summary
     return out

@@ -69,7 +69,7 @@ Peer peer_of(int fd) {
 
 Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd)
     : shared_(shared), index_(index), ring_(4096), id_(ring_.add(*this)), inbox_(ring_, kInboxSize),
-      tick_(ring_, 1000, [this] { on_tick(); }) {
+      tick_(ring_, 1000, [this] { on_tick(); }), log_out_(ring_, STDERR_FILENO) {
     if (listen_fd >= 0) plain_listener_.emplace(ring_, listen_fd, *this, kPlainListener);
     if (tls_listen_fd >= 0) tls_listener_.emplace(ring_, tls_listen_fd, *this, kTlsListener);
     buffers_.emplace(ring_.raw(), kBufCount, kBufSize, kBufGroup);
@@ -125,7 +125,7 @@ void Reactor::run() {
         if (!stopping_ && shared_.stopping.load(std::memory_order_acquire)) begin_stop();
         buffers_->publish();
         flush();
-        log::flush(log_);
+        log_out_.post(log_);  // written by the next io_uring_enter, with the sends
         if (shared_.events) shared_.events->post(events_);
         // At the end the listeners' accept requests must have completed too: each holds
         // its socket in LISTEN state, and a server started right after this one exits
@@ -133,6 +133,8 @@ void Reactor::run() {
         const bool listening = (plain_listener_ && plain_listener_->armed()) || (tls_listener_ && tls_listener_->armed());
         if (stopping_ && ((live_ == 0 && !listening) || now() >= deadline_)) {
             ring_.submit();  // the last closes are queued SQEs, not yet done
+            log_out_.finish();  // every line out before the server says it stopped
+            log::flush(log_);   // lines of the completions finish() handled
             return;
         }
     }

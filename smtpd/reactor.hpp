@@ -25,6 +25,7 @@
 #include "mime/stream_parser.hpp"
 #include "proto/server_session.hpp"
 #include "smtpd/counters.hpp"
+#include "io/ring_writer.hpp"
 #include "smtpd/body_pool.hpp"
 #include "smtpd/job.hpp"
 #include "smtpd/relay_access.hpp"
@@ -161,6 +162,7 @@ private:
     std::uint8_t id_;                            // this reactor's handler number on ring_
     io::Mailbox<JobDone> inbox_;
     io::Ticker tick_;
+    io::RingWriter log_out_;  // this reactor's log lines to stderr, in the turn's submission
     std::optional<io::Acceptor> plain_listener_;  // port (absent: mail.ini has none)
     std::optional<io::Acceptor> tls_listener_;    // tls_port
     proto::Timestamp deadline_ = 0;
