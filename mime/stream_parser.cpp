@@ -487,10 +487,14 @@ void StreamParser::Impl::content(std::string_view bytes) {
     // reads bytes still in cache and the conversion at the end need not read them again
     // when they are ASCII or valid UTF-8. Decoding makes at most the bytes it reads plus
     // the few it held from the last call, so room is reserved once for all the slices
-    // (the decoders still grow it if they must).
+    // (the decoders still grow it if they must), growing as each coding grew it before:
+    // fourfold past 1 MiB for 8bit bodies (base/growth.hpp), doubling for QP.
     if (part.coding != Coding::Base64) {
+        constexpr std::size_t kLarge = std::size_t(1) << 20;
         const std::size_t need = part.data.size() + bytes.size();
-        if (need > part.data.capacity()) part.data.reserve(need);
+        const std::size_t cap = part.data.capacity();
+        if (need > cap)
+            part.data.reserve(part.coding == Coding::Identity && cap >= kLarge ? std::max(need, cap * 4) : need);
     }
     constexpr std::size_t kSlice = 32 * 1024;
     while (!bytes.empty()) {
