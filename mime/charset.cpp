@@ -13,6 +13,10 @@
 #include <cstring>
 #include <iterator>
 
+#if defined(__SSE2__) && !defined(RINGMAIL_NO_SIMD)
+#include <emmintrin.h>
+#endif
+
 namespace ringmail::mime {
 namespace {
 
@@ -80,14 +84,29 @@ long utf8_sequence(const unsigned char* s, std::size_t n) noexcept {
     return static_cast<long>(len);
 }
 
-// Valid UTF-8 kept, each maximal ill-formed subpart replaced by U+FFFD.
-std::string sanitize_utf8(std::string_view in) {
-    std::string out;
-    out.reserve(in.size());
-    const auto* s = reinterpret_cast<const unsigned char*>(in.data());
-    std::size_t i = 0, run = 0;
-    while (i < in.size()) {
-        if (i + 8 <= in.size()) {  // ASCII runs 8 bytes at a time
+// How far s[0..n) is well-formed UTF-8: the index of the first ill-formed sequence, or of a
+// well-formed start cut off by the end (`cut` true), or n. `ascii` is cleared at the first
+// byte >= 0x80. ASCII is skipped 16 bytes at a time up to the next non-ASCII byte, and the
+// 2- and 3-byte forms that need no range check beyond the continuation bytes are taken
+// inline: in mail text non-ASCII characters come every few bytes, so the per-character
+// cost is what counts.
+std::size_t utf8_prefix(const unsigned char* s, std::size_t n, bool& ascii, bool& cut) noexcept {
+    auto cont = [](unsigned char b) { return (b & 0xC0) == 0x80; };
+    std::size_t i = 0;
+    cut = false;
+    while (i < n) {
+#if defined(__SSE2__) && !defined(RINGMAIL_NO_SIMD)
+        if (n - i >= 16) {
+            const unsigned m = static_cast<unsigned>(
+                _mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
+            if (!m) {
+                i += 16;
+                continue;
+            }
+            i += static_cast<std::size_t>(__builtin_ctz(m));
+        }
+#else
+        if (n - i >= 8) {
             std::uint64_t w;
             std::memcpy(&w, s + i, 8);
             if (!(w & 0x8080808080808080u)) {
@@ -95,11 +114,44 @@ std::string sanitize_utf8(std::string_view in) {
                 continue;
             }
         }
-        const long k = utf8_sequence(s + i, in.size() - i);
+#endif
+        const unsigned char c = s[i];
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        ascii = false;
+        if (c >= 0xC2 && c <= 0xDF && n - i >= 2 && cont(s[i + 1])) {
+            i += 2;
+            continue;
+        }
+        // E1..EC and EE..EF: any continuation bytes (E0 and ED restrict the second byte).
+        if (c >= 0xE1 && c <= 0xEF && c != 0xED && n - i >= 3 && cont(s[i + 1]) && cont(s[i + 2])) {
+            i += 3;
+            continue;
+        }
+        const long k = utf8_sequence(s + i, n - i);
         if (k > 0) {
             i += static_cast<std::size_t>(k);
             continue;
         }
+        cut = static_cast<std::size_t>(-k) == n - i && c >= 0xC2 && c <= 0xF4;
+        return i;
+    }
+    return i;
+}
+
+// Valid UTF-8 kept, each maximal ill-formed subpart replaced by U+FFFD.
+std::string sanitize_utf8(std::string_view in) {
+    std::string out;
+    out.reserve(in.size());
+    const auto* s = reinterpret_cast<const unsigned char*>(in.data());
+    std::size_t i = 0, run = 0;
+    bool ascii = true, cut = false;
+    for (;;) {
+        i += utf8_prefix(s + i, in.size() - i, ascii, cut);
+        if (i == in.size()) break;
+        const long k = utf8_sequence(s + i, in.size() - i);  // ill-formed (or cut) here
         out.append(in.data() + run, i - run);
         out += kReplacement;
         i += static_cast<std::size_t>(-k);
@@ -325,22 +377,8 @@ std::string iconv_to_utf8(iconv_t cd, std::string_view in) {
 }  // namespace
 
 bool is_valid_utf8(std::string_view s) noexcept {
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        if (i + 8 <= s.size()) {
-            std::uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            if (!(w & 0x8080808080808080u)) {
-                i += 8;
-                continue;
-            }
-        }
-        const long k = utf8_sequence(p + i, s.size() - i);
-        if (k < 0) return false;
-        i += static_cast<std::size_t>(k);
-    }
-    return true;
+    bool ascii = true, cut = false;
+    return utf8_prefix(reinterpret_cast<const unsigned char*>(s.data()), s.size(), ascii, cut) == s.size();
 }
 
 std::string utf8_or_latin1(std::string_view s) {
@@ -352,6 +390,25 @@ std::string to_utf8_moved(std::string&& in, std::string_view charset) {
     const Charset c = resolve(charset);
     if ((c.family != Family::Iconv || ascii_compatible(c.label)) && is_ascii(in)) return std::move(in);
     if (c.family == Family::Utf8 && is_valid_utf8(in)) return std::move(in);
+    return to_utf8(std::string_view(in), charset);
+}
+
+void Utf8Check::update(std::string_view text) noexcept {
+    if (bad_ || checked_ >= text.size()) return;
+    bool cut = false;
+    const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+    const std::size_t n = text.size() - checked_;
+    const std::size_t ok = utf8_prefix(p + checked_, n, ascii_, cut);
+    checked_ += ok;
+    // A well-formed start cut off by the end of the text: the next update decides.
+    bad_ = ok < n && !cut;
+}
+
+std::string to_utf8_moved(std::string&& in, std::string_view charset, const Utf8Check& known) {
+    // What to_utf8_moved(in, charset) decides, with is_ascii/is_valid_utf8 already known.
+    const Charset c = resolve(charset);
+    if ((c.family != Family::Iconv || ascii_compatible(c.label)) && known.ascii(in)) return std::move(in);
+    if (c.family == Family::Utf8 && known.valid(in)) return std::move(in);
     return to_utf8(std::string_view(in), charset);
 }
 

@@ -1,7 +1,8 @@
 // mime/quoted_printable.cpp — quoted-printable decoding and encoding (RFC 2045 6.7).
 // The decoder is one byte-at-a-time state machine (step); decode() only copies the runs
 // that step() would copy anyway (up to the next '=' or LF, less trailing spaces and CRs)
-// and decodes whole "=XY" escapes inline, so any split of the input gives the same bytes.
+// and takes whole "=XY" escapes, CRLF soft breaks and plain line ends inline, so any split
+// of the input gives the same bytes and step() is left with the rare cases.
 #include "base/ascii.hpp"
 #include "mime/quoted_printable.hpp"
 
@@ -174,29 +175,40 @@ char* QpDecoder::decode(const char* p, const char* const end, char* o) {
         }
         const char* const text = p;
         p = copy_text(p, end, o);
-        // Spaces and CRs right before the stop depend on what follows (trailing space, a
-        // CRLF): take them back and let step() decide, as it would byte by byte.
+        if (p != end && *p == '=') {
+            // Blanks and CRs before '=' do not end a line: they stay literal as copied.
+            // Escapes and CRLF soft breaks are taken inline, a run of them at once ("=C3=A9"):
+            // the same bytes as step() would give for each.
+            while (end - p >= 3 && *p == '=') {
+                const int h1 = hex(p[1]), h2 = hex(p[2]);
+                if ((h1 | h2) >= 0) {
+                    *o++ = static_cast<char>(h1 << 4 | h2);
+                } else if (p[1] != '\r' || p[2] != '\n') {
+                    break;
+                }
+                p += 3;
+            }
+            if (p != end && *p == '=') o = step(*p++, o);  // malformed, or cut by `end`
+            continue;
+        }
+        if (p != end) {
+            // LF: a plain line end unless blanks precede it (and its CR), which are
+            // trailing whitespace (RFC 2045 6.7 (3)); step() decides on those below.
+            const char* q = p;
+            if (q > text && q[-1] == '\r') --q;
+            if (q == text || !is_space(q[-1])) {
+                *o++ = '\n';
+                ++p;
+                continue;
+            }
+        }
+        // Blanks and CRs right before the LF or the end depend on what follows: take them
+        // back and let step() decide, as it would byte by byte.
         const char* t = p;
         while (t > text && (is_space(t[-1]) || t[-1] == '\r')) --t;
-        if (t != p) {
-            o -= p - t;
-            while (t < p) o = step(*t++, o);
-        }
-        if (p == end) break;
-        if (state_ == State::Text && *p == '=' && end - p >= 3) {
-            // The common escapes inline; same result as three step() calls.
-            const int h1 = hex(p[1]), h2 = hex(p[2]);
-            if ((h1 | h2) >= 0) {
-                *o++ = static_cast<char>(h1 << 4 | h2);
-                p += 3;
-                continue;
-            }
-            if (p[1] == '\r' && p[2] == '\n') {  // soft line break
-                p += 3;
-                continue;
-            }
-        }
-        o = step(*p++, o);  // the '=' or LF
+        o -= p - t;
+        while (t < p) o = step(*t++, o);
+        if (p != end) o = step(*p++, o);  // the LF
     }
     return o;
 }
@@ -204,6 +216,11 @@ char* QpDecoder::decode(const char* p, const char* const end, char* o) {
 void QpDecoder::feed(std::string_view in, std::string& out) {
     const char* p = in.data();
     const char* const end = p + in.size();
+    // Room for all of it at once: the decoded bytes are never more than the input plus
+    // what was held. Without this the 64 KiB steps below would grow `out` by doubling,
+    // copying the body at each step (reserve still grows geometrically when called with
+    // many small feeds).
+    if (const std::size_t need = out.size() + in.size() + hold_.size(); need > out.capacity()) out.reserve(need);
     while (p < end) {
         const char* const e = static_cast<std::size_t>(end - p) > kChunk ? p + kChunk : end;
         const std::size_t at = out.size();

@@ -3,6 +3,7 @@
 // sequences without losing the rest, and a UTF-8 validator checked against a reference.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <string_view>
@@ -69,6 +70,59 @@ TEST(Charset, ValidatorMatchesReferenceOnRandomBytes) {
         for (char& c : s) c = static_cast<char>(kBytes[rng() % sizeof kBytes]);
         ASSERT_EQ(is_valid_utf8(s), reference_valid_utf8(s)) << round;
     }
+}
+
+// Utf8Check sees text grow piece by piece (a body as it is decoded): whatever the pieces,
+// it agrees with is_valid_utf8 on the whole, and to_utf8_moved with it gives what
+// to_utf8_moved gives without it.
+TEST(Charset, Utf8CheckAgreesWithTheValidatorUnderEveryGrowth) {
+    std::mt19937 rng(2279);
+    static constexpr unsigned char kBytes[] = {'a', ' ', 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0,
+                                               0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    const std::string_view kValid[] = {"caf\xc3\xa9 ", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "plain ascii text 0123456789"};
+    for (int round = 0; round < 20000; ++round) {
+        std::string s;
+        const int tokens = static_cast<int>(rng() % 12);
+        for (int t = 0; t < tokens; ++t) {
+            if (rng() % 3 == 0) s += static_cast<char>(kBytes[rng() % sizeof kBytes]);
+            else s += kValid[rng() % 4];
+        }
+        Utf8Check check;
+        std::size_t at = 0;
+        while (at < s.size()) {  // grow by 0..5 bytes at a time, checking as we go
+            at = std::min(s.size(), at + rng() % 6);
+            check.update(std::string_view(s).substr(0, at));
+        }
+        check.update(s);
+        const bool valid = is_valid_utf8(s);
+        ASSERT_EQ(check.valid(s), valid) << round;
+        ASSERT_EQ(check.ascii(s), valid && std::all_of(s.begin(), s.end(), [](char c) {
+                                      return static_cast<unsigned char>(c) < 0x80;
+                                  })) << round;
+        for (const char* cs : {"utf-8", "us-ascii", "iso-8859-1", "koi8-r", "utf-16le", ""}) {
+            std::string a = s, b = s;
+            ASSERT_EQ(to_utf8_moved(std::move(a), cs, check), to_utf8_moved(std::move(b), cs)) << round << cs;
+        }
+    }
+}
+
+TEST(Charset, Utf8CheckWaitsOnASequenceCutAtTheEnd) {
+    const std::string s = "ab\xe2\x82\xac";
+    Utf8Check check;
+    check.update(std::string_view(s).substr(0, 3));  // "ab" and the lead byte: undecided
+    EXPECT_FALSE(check.valid(std::string_view(s).substr(0, 3)));
+    check.update(std::string_view(s).substr(0, 4));
+    check.update(s);
+    EXPECT_TRUE(check.valid(s));
+    EXPECT_FALSE(check.ascii(s));
+    Utf8Check unseen;  // never told of the text: known as nothing, so it is checked again
+    std::string t = "caf\xe9";
+    EXPECT_EQ(to_utf8_moved(std::move(t), "utf-8", unseen), "caf" + kFffd);
+    Utf8Check bad;  // a bad byte stays bad whatever follows
+    bad.update("\xff");
+    EXPECT_FALSE(bad.valid("\xff"));
+    bad.update("\xff" "abc");
+    EXPECT_FALSE(bad.valid("\xff" "abc"));
 }
 
 TEST(Charset, Utf8IsKeptAndBadSequencesBecomeReplacementCharacters) {

@@ -131,6 +131,41 @@ TEST(HeaderParams, ManyParamsStayCheap) {
     EXPECT_EQ(p.param("p19999"), "v");
 }
 
+TEST(HeaderParams, FlatListInOrderWithCaseInsensitiveLookup) {
+    auto p = parse_header_params("Attachment; FileName=\"a.pdf\"; Size=3; filename=\"b.pdf\"; X*0=a; x*1=b");
+    EXPECT_EQ(p.value, "attachment");
+    ASSERT_EQ(p.params.size(), 3u);  // one entry a name, in order of first appearance
+    EXPECT_EQ(p.params[0].first, "filename");
+    EXPECT_EQ(p.params[0].second, "a.pdf");
+    EXPECT_EQ(p.params[1].first, "size");
+    EXPECT_EQ(p.params[2].first, "x");
+    EXPECT_EQ(p.params[2].second, "ab");  // continuations join across the names' case
+    ASSERT_NE(p.find("FILENAME"), nullptr);
+    EXPECT_EQ(*p.find("FILENAME"), "a.pdf");
+    EXPECT_EQ(p.find("missing"), nullptr);
+    EXPECT_EQ(p.take("Size"), "3");
+    EXPECT_EQ(p.take("nope"), "");
+}
+
+// Past the names grouped by a linear search the grouping sorts; the result is the same:
+// continuations joined whatever their case and order, the first duplicate kept.
+TEST(HeaderParams, ManyNamesGroupLikeFew) {
+    for (const int names : {3, 16, 17, 40}) {
+        SCOPED_TRACE(names);
+        std::string s = "text/plain";
+        for (int i = 0; i < names; ++i) s += "; n" + std::to_string(i) + "=first";
+        s += "; TITLE*1*=%C3%A9; n0=second; Title*0*=utf-8''caf; N1*=utf-8''ext%20";
+        const auto p = parse_header_params(s);
+        ASSERT_EQ(p.params.size(), static_cast<std::size_t>(names) + 1);
+        EXPECT_EQ(p.params[0].first, "n0");
+        EXPECT_EQ(p.param("n0"), "first");
+        EXPECT_EQ(p.param("n1"), "ext ");  // RFC 2231 wins over the plain value
+        EXPECT_EQ(p.param("n2"), "first");
+        EXPECT_EQ(p.params.back().first, "title");
+        EXPECT_EQ(p.param("title"), "caf\xC3\xA9");
+    }
+}
+
 TEST(HeaderParams, EncodeParamAsciiAndUtf8) {
     EXPECT_EQ(encode_param("filename", "report.pdf"), "filename=\"report.pdf\"");
     // Quotes and backslashes go percent-encoded: readers disagree on quoted-pairs.

@@ -211,6 +211,33 @@ TEST(QuotedPrintable, KeepsMalformedEscapesLiterally) {
     });
 }
 
+// The edges the decoder's fast path takes inline (escapes, soft breaks, trailing space
+// before a line end), cut at every place.
+TEST(QuotedPrintable, FastPathEdgesUnderEverySplit) {
+    for_each_split("a=\r\nb=3Dc=G1d  \r\ne\t\r\n=\r\n=3d =\r\n", [](const Pieces& p) {
+        EXPECT_EQ(decode_pieces(p), "ab=c=G1d\r\ne\r\n= ");
+    });
+    for_each_split("=C3=A9=\r\n=E2=82=AC x \r\n=\r\n\r\n", [](const Pieces& p) {
+        EXPECT_EQ(decode_pieces(p), "\xc3\xa9\xe2\x82\xac x\r\n\r\n");
+    });
+}
+
+// The decoder appends to what `out` holds and sizes it ahead; many small feeds into a
+// large string give what one feed gives.
+TEST(QuotedPrintable, AppendsAcrossManySmallFeeds) {
+    std::mt19937 rng(2046);
+    const std::string in = random_qp(rng, 200000);
+    std::string out = "prefix:";
+    QpDecoder d;
+    for (std::size_t at = 0; at < in.size();) {
+        const std::size_t n = std::min<std::size_t>(in.size() - at, 1 + rng() % 300);
+        d.feed(std::string_view(in).substr(at, n), out);
+        at += n;
+    }
+    d.finish(out);
+    EXPECT_EQ(out, "prefix:" + reference_decode(in));
+}
+
 TEST(QuotedPrintable, EndOfDataEndsTheLastLine) {
     EXPECT_EQ(qp_decode("abc="), "abc");
     EXPECT_EQ(qp_decode("abc= "), "abc");

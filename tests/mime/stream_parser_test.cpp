@@ -99,6 +99,29 @@ TEST(StreamParser, QuotedPrintableHtmlBody) {
     EXPECT_EQ(m.message, "<p>caf\xc3\xa9 softbreak</p>\r\n");
 }
 
+// The body's UTF-8 check runs as the bytes are decoded (charset.hpp, Utf8Check); a
+// character cut by any split, a bad byte, and each transfer encoding give what a check of
+// the whole body gives.
+TEST(StreamParser, BodyCharsetCheckedAsItIsDecoded) {
+    auto msg = [](std::string_view charset, std::string_view cte, std::string_view body) {
+        return "Content-Type: text/plain; charset=" + std::string(charset) +
+               "\r\nContent-Transfer-Encoding: " + std::string(cte) + "\r\n\r\n" + std::string(body);
+    };
+    EXPECT_EQ(parse_all_splits(msg("utf-8", "8bit", "caf\xc3\xa9 \xe2\x82\xac\r\n")).message,
+              "caf\xc3\xa9 \xe2\x82\xac\r\n");
+    EXPECT_EQ(parse_all_splits(msg("utf-8", "quoted-printable", "caf=C3=\r\n=A9 =E2=82=AC\r\n")).message,
+              "caf\xc3\xa9 \xe2\x82\xac\r\n");
+    EXPECT_EQ(parse_all_splits(msg("utf-8", "base64", "Y2Fmw6kg4oKs\r\n")).message, "caf\xc3\xa9 \xe2\x82\xac");
+    // Bad UTF-8 under a UTF-8 label: U+FFFD, the rest kept.
+    EXPECT_EQ(parse_all_splits(msg("utf-8", "8bit", "a\xff" "b\xe2\x82\r\n")).message,
+              "a\xEF\xBF\xBD" "b\xEF\xBF\xBD\r\n");
+    // Latin-1 bytes: converted; ASCII under any ASCII-compatible label: kept.
+    EXPECT_EQ(parse_all_splits(msg("iso-8859-1", "quoted-printable", "caf=E9\r\n")).message, "caf\xc3\xa9\r\n");
+    EXPECT_EQ(parse_all_splits(msg("koi8-r", "7bit", "plain\r\n")).message, "plain\r\n");
+    // A body truncated inside a character is checked at its end.
+    EXPECT_EQ(parse_all_splits(msg("utf-8", "8bit", "end\xc3")).message, "end\xEF\xBF\xBD");
+}
+
 TEST(StreamParser, RelatedInlineImageFoundByContentId) {
     const auto m = parse_all_splits(
         "Content-Type: multipart/related; boundary=r\r\n\r\n"
