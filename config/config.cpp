@@ -153,6 +153,18 @@ const Key keys[] = {
          c.log_json = v == "json";
      }},
     {"event_log", [](Config& c, const std::string&, const std::string& v) { c.event_log = v; }},
+    {"completion_batch", [](Config& c, const std::string& k, const std::string& v) {
+         // "off", or COUNT/MICROSECONDS: "32/200" waits for 32 completions or 200 us.
+         if (v == "off" || v == "0") {
+             c.completion_batch = c.completion_wait_us = 0;
+             return;
+         }
+         const std::size_t slash = v.find('/');
+         if (slash == std::string::npos)
+             throw ConfigError("bad value for " + k + ": " + shown(v) + " (expected off or COUNT/MICROSECONDS)");
+         c.completion_batch = static_cast<unsigned>(parse_number(k, v.substr(0, slash), 2, 4096));
+         c.completion_wait_us = static_cast<unsigned>(parse_number(k, v.substr(slash + 1), 1, 1000000));
+     }},
     {"mime", [](Config& c, const std::string& k, const std::string& v) {
          // true/false (and yes/no, 1/0) are the older spelling of on/off.
          if (v == "auto") c.mime = MimeMode::Auto;
@@ -419,6 +431,10 @@ log_format = text
 ;event_log = events.jsonl
 ; Seconds that transactions in flight may take to finish after SIGTERM.
 shutdown_grace = 30
+; Completion batching (Linux 6.12 or later): a reactor's wait returns once COUNT
+; completions are there, or after MICROSECONDS with at least one, e.g. 32/200. off: each
+; wait returns at the first completion (docs/BENCHMARKS.md: what it costs and saves).
+completion_batch = off
 ; Split each message into its text/HTML body and attachments while it arrives: auto
 ; does it only for a handler that reads them (print, or an on_mail that asked for them;
 ; never discard, maildir or queue); on always; off never (header fields are still read).

@@ -97,6 +97,10 @@ struct Config {
     std::uint64_t max_inflight_bytes = std::uint64_t(512) << 20;
     unsigned shutdown_grace = 30;     // seconds transactions may take to finish at SIGTERM
     MimeMode mime = MimeMode::Auto;   // split messages into message/attachments (MimeMode)
+    // A reactor's wait returns once this many completions are there, or after
+    // completion_wait_us with at least one (Linux 6.12+; io::Ring::set_batching). 0: off.
+    unsigned completion_batch = 0;
+    unsigned completion_wait_us = 0;
     bool log_json = false;            // log_format = json: one JSON object per log line
     // One JSON object per line per message received, delivery attempt and bounce, appended
     // by a writer thread (never a reactor); reopened at SIGUSR1. Empty: none.

@@ -65,11 +65,20 @@ public:
     void submit() noexcept { io_uring_submit(&ring_); }
     std::uint64_t now_ms() const noexcept { return now_; }  // read at the last turn
     io_uring& raw() noexcept { return ring_; }
+    // Completion batching (Linux 6.12+, IORING_FEAT_MIN_TIMEOUT): from now on a turn's wait
+    // returns once `count` completions are there, or after `min_wait_us` with at least one
+    // (then as soon as one comes). After start(). False, and nothing changes, when the
+    // kernel cannot; count <= 1 turns it off.
+    bool set_batching(unsigned count, unsigned min_wait_us) noexcept;
 
 private:
     static constexpr std::uint8_t kIgnored = 0;
+    int enter_batched(const __kernel_timespec* timeout) noexcept;
 
     io_uring ring_{};
+    bool registered_ = false;     // io_uring_enter names the ring by its registered index
+    unsigned batch_count_ = 0;    // set_batching
+    unsigned batch_wait_us_ = 0;
     std::array<Handler*, 256> handlers_{};
     unsigned count_ = 1;  // 0 is kIgnored
     std::uint64_t now_ = 0;

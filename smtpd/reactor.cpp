@@ -106,6 +106,9 @@ void Reactor::run() {
     // iconv_open may read gconv modules from disk: the common converters are opened now,
     // before mail flows, never while a message is parsed on this thread.
     mime::warm_up_charsets();
+    if (shared_.config.completion_batch &&
+        !ring_.set_batching(shared_.config.completion_batch, shared_.config.completion_wait_us) && index_ == 0)
+        log::note("completion_batch: this kernel cannot batch completions (Linux 6.12 or later); off");
     take_tls_context();
     if (plain_listener_) plain_listener_->arm();
     if (tls_listener_) tls_listener_->arm();
