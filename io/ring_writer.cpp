@@ -2,16 +2,34 @@
 // for the rest after a short write; the next buffer goes when the last write completes.
 #include "io/ring_writer.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 namespace ringmail::io {
 
-RingWriter::RingWriter(Ring& ring, int fd) : ring_(ring), fd_(fd), id_(ring.add(*this)) {}
+RingWriter::RingWriter(Ring& ring, int fd) : ring_(ring), fd_(fd), id_(ring.add(*this)) {
+    struct stat st{};
+    file_ = ::fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode));
+}
+
+void RingWriter::write_now(std::string& text) noexcept {
+    for (std::string_view rest = text; !rest.empty();) {
+        const ssize_t w = ::write(fd_, rest.data(), rest.size());
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            lost_ += rest.size();
+            break;
+        }
+        rest.remove_prefix(static_cast<std::size_t>(w));
+    }
+    text.clear();
+}
 
 void RingWriter::post(std::string& text) noexcept {
     if (text.empty()) return;
+    if (file_) return write_now(text);
     if (!busy_) {
         inflight_.swap(text);  // text takes the spare buffer back
         text.clear();
@@ -57,13 +75,7 @@ void RingWriter::finish(std::uint64_t max_ms) noexcept {
         if (ring_.turn(&kShort) < 0) break;
     }
     if (busy_) return;  // the write still out owns its buffer; what waits is lost
-    for (std::string_view rest = pending_; !rest.empty();) {
-        const ssize_t w = ::write(fd_, rest.data(), rest.size());
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        rest.remove_prefix(static_cast<std::size_t>(w));
-    }
-    pending_.clear();
+    write_now(pending_);
 }
 
 }  // namespace ringmail::io

@@ -1,9 +1,13 @@
-// io/ring_writer.hpp — text appended to a descriptor (stderr: the log) through the ring:
-// the write goes in the same io_uring_enter as the turn's sends, not as a write(2) of its
-// own, so a log line per message costs no system call. One write in flight at a time (so
-// lines keep their order); what is posted meanwhile waits in a second buffer and goes when
-// it completes. A descriptor that takes nothing (closed, full disk) loses the text: a log
-// must never stall the loop. Invariant: `inflight_` is not touched while a write is out.
+// io/ring_writer.hpp — text appended to a descriptor (stderr: the log). A pipe, socket or
+// terminal (journald, a shell) is written through the ring: the write goes in the same
+// io_uring_enter as the turn's sends, so a log line per message costs no system call; one
+// write in flight at a time (so lines keep their order), what is posted meanwhile waiting in
+// a second buffer. A regular file is not: ext4 cannot take a buffered write without
+// blocking, so io_uring hands each one to a kernel worker thread (measured: every one went
+// there); it gets a write(2) per post, at once, so that several reactors' lines stay in the
+// order they happened.
+// A descriptor that takes nothing (closed, full disk) loses the text: a log must never
+// stall the loop. Invariant: `inflight_` is not touched while a write is out.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -34,10 +38,12 @@ public:
 
 private:
     void start() noexcept;
+    void write_now(std::string& text) noexcept;  // write(2), all of it or what the fd takes
 
     Ring& ring_;
     int fd_;
     std::uint8_t id_;
+    bool file_ = false;     // a regular file (or block device): write(2) at once
     std::string inflight_;  // being written, from off_
     std::size_t off_ = 0;
     std::string pending_;   // posted while a write was out
