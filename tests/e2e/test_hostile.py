@@ -4,6 +4,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import smtplib
 import socket
 import ssl
@@ -248,7 +249,7 @@ class BodyBudget(e2e.ServerTestCase):
 class SlowHandler(e2e.ServerTestCase):
     """tests/e2e/slow_handler: a program on the library whose on_mail sleeps."""
 
-    def start(self, seconds, config):
+    def start(self, seconds, config, *extra):
         exe = os.environ.get("RINGMAIL_SLOW_HANDLER", "")
         if not exe or not os.access(exe, os.X_OK):
             self.skipTest("set RINGMAIL_SLOW_HANDLER to the built tests/e2e/slow_handler")
@@ -259,8 +260,9 @@ class SlowHandler(e2e.ServerTestCase):
         self.out_path = os.path.join(self.tmp, "slow.out")
         out = open(self.out_path, "wb")
         self.addCleanup(out.close)
-        proc = subprocess.Popen([exe, path, str(seconds)], cwd=self.tmp, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([exe, path, str(seconds)] + list(extra), cwd=self.tmp, stdin=subprocess.DEVNULL,
                                 stdout=out, stderr=err)
+        self.err_path = err.name
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         for _ in range(200):
             err.seek(0)
@@ -280,6 +282,24 @@ class SlowHandler(e2e.ServerTestCase):
             return (e.smtp_code, e.smtp_error)
         except (smtplib.SMTPServerDisconnected, ConnectionError) as e:
             return (0, repr(e).encode())
+
+    def test_on_mail_that_reads_only_the_raw_message_gets_no_split(self):
+        # mime = auto (the default): an on_mail registered with MailParts::Split gets
+        # `message`; one registered with MailParts::Raw gets the header fields and the
+        # original only, and the banner says the split is off.
+        for extra, split in (((), "on"), (("raw",), "off")):
+            proc, port = self.start(0, {}, *extra)
+            self.assertEqual(self.send(port, 1)[0], 250)
+            proc.send_signal(signal.SIGTERM)
+            self.assertEqual(proc.wait(timeout=30), 0)
+            with open(self.out_path, "rb") as f:
+                line = f.read().decode()
+            with open(self.err_path, "rb") as f:
+                self.assertIn(b"MIME split %s (mime = auto)" % split.encode(), f.read())
+            m = re.search(r"on_mail \d+ message=(\d+) subject=(.*)", line)
+            self.assertTrue(m, line)
+            self.assertEqual(int(m.group(1)) > 0, split == "on", line)
+            self.assertEqual(m.group(2).strip(), "test", line)  # header fields either way
 
     def test_handler_deadline_answers_451_and_the_session_goes_on(self):
         # on_mail takes 30 s, handler_timeout is 1 s: the client gets 451 4.3.0 instead of
