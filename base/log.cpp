@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <ctime>
 
@@ -17,36 +18,47 @@ std::atomic<Format> g_format{Format::Text};
 
 bool json() noexcept { return g_format.load(std::memory_order_relaxed) == Format::Json; }
 
-void escape_json(std::string& out, std::string_view v) {
-    for (const char ch : v) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20 || c >= 0x7f) {  // non-ASCII too: a client's bytes need not be UTF-8
-            out += "\\u00";
-            base::append_hex(out, c);
-        } else {
-            out += ch;
-        }
+// Printable ASCII other than '"' and '\\' goes as it is; a line per message is mostly that,
+// so runs of it are appended whole rather than an octet at a time.
+bool plain(unsigned char c) noexcept { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
+
+template <typename Escape>
+void append_escaped(std::string& out, std::string_view v, Escape escape) {
+    std::size_t i = 0;
+    while (i < v.size()) {
+        std::size_t j = i;
+        while (j < v.size() && plain(static_cast<unsigned char>(v[j]))) ++j;
+        out.append(v.data() + i, j - i);
+        if (j == v.size()) break;
+        escape(out, static_cast<unsigned char>(v[j]));
+        i = j + 1;
     }
+}
+
+void escape_json(std::string& out, std::string_view v) {
+    append_escaped(out, v, [](std::string& o, unsigned char c) {
+        if (c == '"' || c == '\\') {
+            o += '\\';
+            o += static_cast<char>(c);
+        } else {  // controls, and non-ASCII too: a client's bytes need not be UTF-8
+            o += "\\u00";
+            base::append_hex(o, c);
+        }
+    });
 }
 
 void escape_text(std::string& out, std::string_view v) {
     const bool quote = v.empty() || v.find_first_of(" \"\\=") != std::string_view::npos;
     if (quote) out += '"';
-    for (const char ch : v) {
-        const auto c = static_cast<unsigned char>(ch);
+    append_escaped(out, v, [](std::string& o, unsigned char c) {
         if (c == '"' || c == '\\') {
-            out += '\\';
-            out += ch;
-        } else if (c < 0x20 || c >= 0x7f) {
-            out += "\\x";
-            base::append_hex(out, c);
+            o += '\\';
+            o += static_cast<char>(c);
         } else {
-            out += ch;
+            o += "\\x";
+            base::append_hex(o, c);
         }
-    }
+    });
     if (quote) out += '"';
 }
 
@@ -130,7 +142,9 @@ Line& Line::num(std::string_view key, std::uint64_t value) {
         s_ += key;
         s_ += '=';
     }
-    s_ += std::to_string(value);
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    s_.append(digits, static_cast<std::size_t>(end - digits));
     return *this;
 }
 
