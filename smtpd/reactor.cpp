@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -73,6 +74,10 @@ Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_f
     if (listen_fd >= 0) plain_listener_.emplace(ring_, listen_fd, *this, kPlainListener);
     if (tls_listen_fd >= 0) tls_listener_.emplace(ring_, tls_listen_fd, *this, kTlsListener);
     buffers_.emplace(ring_.raw(), kBufCount, kBufSize, kBufGroup);
+    // A 64th of the budget (4 KiB to 1 MiB): what all reactors hold ahead stays small
+    // beside it.
+    const std::uint64_t budget = shared_.config.max_inflight_bytes;
+    credit_chunk_ = budget ? std::clamp<std::uint64_t>(budget / 64, 4096, 1 << 20) : (1 << 20);
 }
 
 // Connections still here were abandoned at the end of the shutdown grace time; their
@@ -306,8 +311,9 @@ std::size_t Reactor::drive(Connection& c, std::span<const char> in) noexcept {
         }
         const std::size_t n = std::min(in.size() - off, slice);
         if (const std::uint64_t budget = shared_.config.max_inflight_bytes) {
+            // Counted in `used` but free for this reactor's messages: its credit.
             const std::uint64_t used = shared_.inflight.load(std::memory_order_relaxed);
-            c.session.set_storage_available(used >= budget ? 0 : budget - used);
+            c.session.set_storage_available((used >= budget ? 0 : budget - used) + credit_);
         }
         const proto::Step st = c.session.feed(in.subspan(off, n), now());
         off += st.consumed;
@@ -366,14 +372,29 @@ void Reactor::account(Connection& c) noexcept {
     const std::uint64_t want = c.session.body_so_far().size() * (shared_.split ? 2 : 1);
     if (want > c.charged) held_bodies_ = true;
     if (want <= c.charged) {
-        if (want < c.charged) shared_.inflight.fetch_sub(c.charged - want, std::memory_order_relaxed);
+        credit_ += c.charged - want;
         c.charged = want;
+        trim_credit();
         return;
     }
     const std::uint64_t add = want - c.charged;
-    const std::uint64_t total = shared_.inflight.fetch_add(add, std::memory_order_relaxed) + add;
     c.charged = want;
+    if (add <= credit_) {  // taken ahead: within the budget when it was taken
+        credit_ -= add;
+        return;
+    }
+    // Beyond the credit: the rest and a new chunk ahead from the shared counter, or only
+    // the rest when the chunk would cross the budget.
+    const std::uint64_t need = add - credit_;
     const std::uint64_t budget = shared_.config.max_inflight_bytes;
+    std::uint64_t total = shared_.inflight.fetch_add(need + credit_chunk_, std::memory_order_relaxed) + need + credit_chunk_;
+    if (budget != 0 && total > budget) {
+        shared_.inflight.fetch_sub(credit_chunk_, std::memory_order_relaxed);
+        total -= credit_chunk_;
+        credit_ = 0;
+    } else {
+        credit_ = credit_chunk_;
+    }
     if (budget == 0 || total <= budget) return;
     c.session.drop_body();
     c.mime.reset();
@@ -388,7 +409,16 @@ void Reactor::account(Connection& c) noexcept {
 }
 
 void Reactor::release(Connection& c) noexcept {
-    if (c.charged) shared_.inflight.fetch_sub(std::exchange(c.charged, 0), std::memory_order_relaxed);
+    if (!c.charged) return;
+    credit_ += std::exchange(c.charged, 0);
+    trim_credit();
+}
+
+// More than two chunks ahead: the rest goes back to the shared counter.
+void Reactor::trim_credit() noexcept {
+    if (credit_ <= 2 * credit_chunk_) return;
+    shared_.inflight.fetch_sub(credit_ - credit_chunk_, std::memory_order_relaxed);
+    credit_ = credit_chunk_;
 }
 
 void Reactor::drive_pending(Connection& c) noexcept {
@@ -602,6 +632,8 @@ void Reactor::on_tick() noexcept {
     // After a burst of messages, once this reactor holds no message memory of its own,
     // what was freed goes back to the system (checked once a second).
     if (!std::exchange(bodies_used_, false)) bodies_.clear();  // quiet for a second: freed below
+    // The credit goes back each second, so that the shared count is the bytes held.
+    if (credit_) shared_.inflight.fetch_sub(std::exchange(credit_, 0), std::memory_order_relaxed);
     if (held_bodies_ && shared_.inflight.load(std::memory_order_relaxed) < (1u << 20)) {
         held_bodies_ = false;
         return_free_memory();

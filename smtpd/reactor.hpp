@@ -140,6 +140,7 @@ private:
     void log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept;
     void event_message(Connection& c, proto::Outcome outcome, std::string_view text, std::size_t size) noexcept;
     void release(Connection& c) noexcept;
+    void trim_credit() noexcept;
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
     void on_answer(JobDone&& r) noexcept;
@@ -189,6 +190,11 @@ private:
     unsigned ticks_ = 0;
     proto::Timestamp budget_logged_ = 0;  // the last "max_inflight_bytes reached" line
     bool held_bodies_ = false;            // message memory was taken since the last trim
+    // Bytes of Shared::inflight this reactor has taken ahead for its next messages, so that
+    // a message costs no write to the counter both reactors share (at most 2 x credit_chunk_;
+    // given back each second).
+    std::uint64_t credit_ = 0;
+    std::uint64_t credit_chunk_ = 0;
     BodyPool bodies_;                     // dropped bodies' buffers, lent to the next messages
     bool bodies_used_ = false;            // the pool served a message since the last tick
     std::uint64_t serials_ = 0;           // connections accepted so far
