@@ -1,11 +1,11 @@
 // bench/alloc_count.cpp — heap allocations per message of the running server in steady
-// state (issue 17: none with the discard handler). A forked child runs server::run() with
-// this file's counting operator new; the parent drives it over loopback with blocking
-// sockets, warms it up, then reads the child's count (in shared memory) before and after a
-// window of messages on connections already open. Prints the figure; asserts nothing.
+// state (issue 17: none with the discard handler). Starts the real `ringmail` binary with
+// bench/alloc_shim (a counting operator new) preloaded, drives it over loopback with
+// blocking sockets, warms it up, then reads the server's count (a file both map) before and
+// after a window of messages on connections already open. Prints the figure; asserts nothing.
 //
 //   build/bench/alloc_count [messages] [connections] [pipelined 0|1] [handler] [mime]
-//   defaults: 20000 4 0 discard auto
+//   defaults: 20000 4 0 discard auto; RINGMAIL=path picks another ringmail binary.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -24,47 +24,6 @@
 #include <string>
 #include <vector>
 
-#include "config/config.hpp"
-#include "smtpd/server.hpp"
-
-namespace {
-
-std::atomic<std::uint64_t>* g_count = nullptr;  // set in the child only
-
-inline void counted() noexcept {
-    if (g_count) g_count->fetch_add(1, std::memory_order_relaxed);
-}
-
-}  // namespace
-
-// Every C++ allocation of the child goes through these (malloc stays whatever the build
-// links: mimalloc or glibc).
-void* operator new(std::size_t n) {
-    counted();
-    if (void* p = std::malloc(n ? n : 1)) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n) { return operator new(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    counted();
-    return std::malloc(n ? n : 1);
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void* operator new(std::size_t n, std::align_val_t a) {
-    counted();
-    void* p = nullptr;
-    if (::posix_memalign(&p, std::max<std::size_t>(static_cast<std::size_t>(a), sizeof(void*)), n ? n : 1) == 0) return p;
-    throw std::bad_alloc();
-}
-void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
 
 namespace {
 
@@ -158,27 +117,23 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "usage: alloc_count [messages] [connections] [pipelined 0|1] [handler] [mime]\n");
         return 2;
     }
+    // The count: 8 octets of a file the server's shim maps too.
+    char count_path[] = "/tmp/ringmail-alloc-count.XXXXXX";
+    const int count_fd = ::mkstemp(count_path);
+    if (count_fd < 0 || ::ftruncate(count_fd, sizeof(std::uint64_t)) != 0) die("count file");
     auto* count = static_cast<std::atomic<std::uint64_t>*>(
-        ::mmap(nullptr, sizeof(std::atomic<std::uint64_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+        ::mmap(nullptr, sizeof(std::uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, count_fd, 0));
+    ::close(count_fd);
     if (count == MAP_FAILED) die("mmap");
-    new (count) std::atomic<std::uint64_t>(0);
+    char work[] = "/tmp/ringmail-alloc-work.XXXXXX";
+    if (!::mkdtemp(work)) die("mkdtemp");
+    const std::string ringmail = std::getenv("RINGMAIL") ? std::getenv("RINGMAIL") : RINGMAIL_EXE;
 
     const std::uint16_t port = free_port();
     const pid_t child = ::fork();
     if (child < 0) die("fork");
     if (child == 0) {
-        ::alarm(600);  // bounded, whatever happens to the parent
-        ringmail::Config c;
-        try {
-            ringmail::set_config_key(c, "port", std::to_string(port));
-            ringmail::set_config_key(c, "handler", handler);
-            ringmail::set_config_key(c, "mime", mime);
-            ringmail::set_config_key(c, "hostname", "bench.local");
-            ringmail::set_config_key(c, "http", "listen", "");
-        } catch (const std::exception& e) {
-            std::fprintf(stderr, "alloc_count: %s\n", e.what());
-            std::_Exit(2);
-        }
+        ::alarm(600);  // bounded, whatever happens to the driver
         // The banner and the log lines go nowhere (their writes still happen; their
         // allocations are counted).
         if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) {
@@ -186,8 +141,14 @@ int main(int argc, char** argv) {
             ::dup2(null, STDERR_FILENO);
             ::close(null);
         }
-        g_count = count;
-        std::_Exit(ringmail::server::run(c));
+        ::setenv("LD_PRELOAD", RINGMAIL_ALLOC_SHIM, 1);
+        ::setenv("RINGMAIL_ALLOC_COUNT", count_path, 1);
+        const std::string config = std::string(work) + "/mail.ini";
+        const std::string port_s = std::to_string(port), handler_s = "handler=" + handler, mime_s = "mime=" + mime;
+        ::execl(ringmail.c_str(), "ringmail", "serve", "--config", config.c_str(), "--init", "--port", port_s.c_str(),
+                "--set", handler_s.c_str(), "--set", mime_s.c_str(), "--set", "hostname=bench.local", "--set",
+                "http.listen=", static_cast<char*>(nullptr));
+        std::_Exit(127);
     }
 
     const std::string body =
@@ -234,5 +195,13 @@ int main(int argc, char** argv) {
     ::kill(child, SIGTERM);
     int status = 0;
     ::waitpid(child, &status, 0);
+    ::unlink(count_path);
+    const std::string cleanup = std::string(work) + "/mail.ini";
+    ::unlink(cleanup.c_str());
+    ::rmdir(work);
+    if (count->load() == 0) {
+        std::fprintf(stderr, "alloc_count: the server counted nothing (was %s preloaded?)\n", RINGMAIL_ALLOC_SHIM);
+        rc = 1;
+    }
     return rc;
 }
