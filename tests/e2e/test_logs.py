@@ -2,8 +2,13 @@
 its counts), one per message (sender, recipients, size, result and where it went), one
 per failure; `log_format = json` makes every line a JSON object."""
 import json
+import os
+import queue
 import re
+import signal
 import smtplib
+import subprocess
+import threading
 import unittest
 
 import ringmail_e2e as e2e
@@ -61,6 +66,51 @@ class Logs(e2e.ServerTestCase):
         self.assertEqual(msgs[1]["from"], '"a\\"b\\\\c"@example.org')
         for r in records:
             self.assertRegex(r["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+    def test_lines_through_a_pipe_come_whole_and_in_order(self):
+        # stderr a pipe (as journald's): the reactors write through the ring, not write(2).
+        config = os.path.join(self.tmp, "pipe.ini")
+        e2e.write_config(config, {"port": 0, "reactors": 2})
+        proc = subprocess.Popen([e2e.binary(), "serve", "--config", config, "--handler", "discard"],
+                                cwd=self.tmp, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)
+        self.addCleanup(lambda: proc.poll() is None and proc.kill())
+        lines = queue.Queue()
+        reader = threading.Thread(target=lambda: [lines.put(l.decode()) for l in proc.stderr], daemon=True)
+        reader.start()
+
+        def until(pattern):
+            seen = []
+            while True:
+                line = lines.get(timeout=e2e.IO_TIMEOUT)
+                seen.append(line)
+                m = re.search(pattern, line)
+                if m:
+                    return m, seen
+
+        m, _ = until(r"listening on 127\.0\.0\.1:(\d+)")
+        port = int(m.group(1))
+        for i in range(20):  # several connections, so both reactors log
+            with smtplib.SMTP("127.0.0.1", port, timeout=e2e.IO_TIMEOUT) as c:
+                c.sendmail("pipe@example.org", ["r@example.com"], make_message("<pipe-%d@example.org>" % i, [b"x"]))
+        _, seen = until(r"disconnect .*accepted=1")
+        proc.send_signal(signal.SIGTERM)
+        self.assertEqual(proc.wait(timeout=30), 0)
+        reader.join(timeout=30)
+        while not lines.empty():
+            seen.append(lines.get())
+        text = "".join(seen)
+        for line in seen:
+            self.assertTrue(line.startswith("ringmail: ") and line.endswith("\n"), repr(line))  # whole lines
+        # Every connection's three lines, in order: connect, then message, then disconnect.
+        conns = re.findall(r"^ringmail: connect conn=(\S+)", text, re.M)
+        self.assertEqual(len(conns), 20, text)
+        for conn in conns:
+            order = [e for e in re.findall(r"^ringmail: (connect|message|disconnect) conn=%s " % re.escape(conn), text, re.M)]
+            self.assertEqual(order, ["connect", "message", "disconnect"], (conn, text))
+        self.assertEqual({c.split(".")[0] for c in conns}, {"0", "1"}, conns)  # both reactors wrote
+        self.assertIn("ringmail: stopped", text)
 
 
 if __name__ == "__main__":
