@@ -39,14 +39,17 @@ std::string queue_message_json(const relay::MessageInfo& m) {
                               {"attempts", r.attempts},
                               {"last_reply", r.attempts ? Json(r.last_reply) : nullptr},
                               {"next_attempt", json_time(r.next_attempt)}});
-    return dump({{"id", m.id.text()},
-                 {"status", relay::name(m.status)},
-                 {"priority", relay::name(m.priority)},
-                 {"from", m.sender},
-                 {"size", m.size},
-                 {"created", relay::format_iso8601(m.created)},
-                 {"smarthost", m.route ? Json(m.route->label()) : nullptr},  // never its login
-                 {"recipients", recipients}});
+    Json j = {{"id", m.id.text()},
+              {"status", relay::name(m.status)},
+              {"priority", relay::name(m.priority)},
+              {"from", m.sender},
+              {"size", m.size},
+              {"created", relay::format_iso8601(m.created)}};
+    // Only for a message with a smarthost of its own (host:port, never its login): the
+    // fields issue 14 names stay exactly those for every other message.
+    if (m.route) j["smarthost"] = m.route->label();
+    j["recipients"] = std::move(recipients);
+    return dump(j);
 }
 
 QueueListJson::QueueListJson(relay::Store& store, std::optional<relay::Status> status) noexcept : store_(store) {
