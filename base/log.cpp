@@ -1,13 +1,22 @@
-// base/log.cpp — formatting of log records. The text form quotes a value that holds a
-// space, quote or backslash; both forms write control and non-ASCII octets as escapes.
+// base/log.cpp — formatting of log records, and their way to stderr. The text form quotes
+// a value that holds a space, quote or backslash; both forms write control and non-ASCII
+// octets as escapes. Order: every line handed over (note, write, flush) is written after
+// the ones handed over before it, by whichever thread, with or without the writer thread.
 #include "base/log.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <charconv>
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
 #include <ctime>
+#include <mutex>
+#include <thread>
+#include <utility>
 
 #include "base/ascii.hpp"
 
@@ -72,7 +81,127 @@ void write_all(const char* p, std::size_t n) noexcept {
     }
 }
 
+// The writer thread: posters append under the lock (a copy of a turn's lines, no system
+// call) and wake it only when it sleeps; it writes a batch, then gathers for kLingerMs
+// before the next, so that a busy server makes about 1000 / kLingerMs writes a second
+// whatever its turns. Lines keep the order in which they were appended: batches are taken
+// under m_ and written under write_m_, taken before m_ is let go. A poster that finds
+// kFlushAt waiting (the disk, or the writer, lags behind) writes them itself, after the
+// batch being written: the log slows the server rather than drop lines or grow.
+// Made once and never freed: a thread that logs while it stops finds it still there, and
+// writes its lines itself once it has stopped.
+class Writer {
+public:
+    void start() {
+        std::lock_guard lk(m_);
+        if (running_) return;
+        running_ = true;
+        stop_ = false;
+        thread_ = std::thread([this] { run(); });
+    }
+    void stop() noexcept {
+        {
+            std::lock_guard lk(m_);
+            if (!running_) return;
+            stop_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+        std::lock_guard lk(m_);
+        running_ = false;
+        write_all(waiting_.data(), waiting_.size());  // none, unless posted as it ended
+        waiting_.clear();
+    }
+    bool running() noexcept {
+        std::lock_guard lk(m_);
+        return running_;
+    }
+    void post(std::string_view lines) noexcept {
+        std::unique_lock lk(m_);
+        if (!running_) return write_all(lines.data(), lines.size());
+        waiting_.append(lines);
+        if (waiting_.size() >= kFlushAt) {
+            std::string out;
+            out.swap(waiting_);
+            std::lock_guard wl(write_m_);
+            lk.unlock();
+            write_all(out.data(), out.size());
+            return;
+        }
+        const bool wake = std::exchange(asleep_, false);
+        lk.unlock();
+        if (wake) cv_.notify_one();
+    }
+
+private:
+    static constexpr std::size_t kFlushAt = 1u << 20;
+
+    void run() noexcept {
+        std::string batch;
+        std::unique_lock lk(m_);
+        for (;;) {
+            if (waiting_.empty()) {
+                if (stop_) return;
+                asleep_ = true;
+                cv_.wait(lk, [this] { return !asleep_ || stop_; });
+                asleep_ = false;
+                continue;
+            }
+            batch.swap(waiting_);  // waiting_ takes the written batch's buffer back
+            {
+                std::lock_guard wl(write_m_);
+                lk.unlock();
+                write_all(batch.data(), batch.size());
+            }
+            batch.clear();
+            lk.lock();
+            // Gather for a moment (a stop cuts it short).
+            cv_.wait_for(lk, std::chrono::milliseconds(kLingerMs), [this] { return stop_; });
+        }
+    }
+
+    std::mutex m_;        // waiting_ and the flags
+    std::mutex write_m_;  // held while a batch is written
+    std::condition_variable cv_;
+    std::string waiting_;
+    bool running_ = false;
+    bool asleep_ = false;
+    bool stop_ = false;
+    std::thread thread_;
+};
+
+std::atomic<Writer*> g_writer{nullptr};  // set once, by the first start_writer()
+
+// Every way out to stderr goes through here.
+void emit(std::string_view lines) noexcept {
+    if (Writer* w = g_writer.load(std::memory_order_acquire)) return w->post(lines);
+    write_all(lines.data(), lines.size());
+}
+
 }  // namespace
+
+bool start_writer() {
+    struct stat st{};
+    if (::fstat(STDERR_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    static Writer* const w = [] {
+        auto* made = new Writer;  // never freed (see Writer)
+        std::atexit([] { stop_writer(); });
+        return made;
+    }();
+    w->start();
+    g_writer.store(w, std::memory_order_release);
+    return true;
+}
+
+void stop_writer() noexcept {
+    if (Writer* w = g_writer.load(std::memory_order_acquire)) w->stop();
+}
+
+bool writer_running() noexcept {
+    Writer* w = g_writer.load(std::memory_order_acquire);
+    return w && w->running();
+}
+
 
 void set_format(Format f) noexcept { g_format.store(f, std::memory_order_relaxed); }
 Format format() noexcept { return g_format.load(std::memory_order_relaxed); }
@@ -156,7 +285,7 @@ void Line::append_to(std::string& out) {
 void Line::write() {
     std::string out;
     append_to(out);
-    write_all(out.data(), out.size());
+    emit(out);
 }
 
 void note(std::string_view text) {
@@ -164,14 +293,14 @@ void note(std::string_view text) {
         std::string out = "ringmail: ";
         out += text;
         out += '\n';
-        return write_all(out.data(), out.size());
+        return emit(out);
     }
     Line("note").str("msg", text).write();
 }
 
 void flush(std::string& buf) noexcept {
     if (buf.empty()) return;
-    write_all(buf.data(), buf.size());
+    emit(buf);
     buf.clear();
 }
 

@@ -3,7 +3,12 @@
 // or, with `log_format = json`, one JSON object per line
 //   {"ts":"2026-12-06T23:40:00.123Z","event":"EVENT","key":"value"}
 // Values are escaped either way: a client's bytes never reach the terminal raw. Reactors
-// collect their records during a turn and write them with one write(2) per turn.
+// collect their records during a turn and hand them over once per turn (post()).
+// Lines go out with a write(2) each, at once, unless start_writer() found stderr to be a
+// regular file: then a thread of the log's own gathers them, in the order they were
+// handed over, and writes them at most kLingerMs later (a write per turn of each reactor
+// cost more than all the log formatting). Nothing is dropped: when a megabyte waits, the
+// thread handing over more writes it itself.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -37,7 +42,17 @@ private:
 
 // A free-text record (start-up, signals, failures that have no fields yet).
 void note(std::string_view text);
-// Writes out `buf` (lines from Line::append_to) with one write(2) and clears it.
+// Hands whole lines (from Line::append_to) over to be written after everything handed over
+// before, from any thread, and clears `buf`.
 void flush(std::string& buf) noexcept;
+
+// The writer thread, for a server whose stderr is a regular file (a pipe, socket or
+// terminal is written by the reactors' rings, io/ring_writer): started once, before the
+// threads that log; stop_writer() (also at exit) writes what waits and joins it. Lines
+// wait at most this long; a crash loses at most that much of the log.
+inline constexpr unsigned kLingerMs = 10;
+bool start_writer();          // true when it runs (stderr is a regular file)
+void stop_writer() noexcept;  // idempotent
+bool writer_running() noexcept;
 
 }  // namespace ringmail::log

@@ -115,6 +115,7 @@ void Reactor::run() {
         !ring_.set_batching(shared_.config.completion_batch, shared_.config.completion_wait_us) && index_ == 0)
         log::note("completion_batch: this kernel cannot batch completions (Linux 6.12 or later); off");
     take_tls_context();
+    log_file_ = log::writer_running();
     if (plain_listener_) plain_listener_->arm();
     if (tls_listener_) tls_listener_->arm();
     inbox_.arm();
@@ -133,7 +134,8 @@ void Reactor::run() {
         if (!stopping_ && shared_.stopping.load(std::memory_order_acquire)) begin_stop();
         buffers_->publish();
         flush();
-        log_out_.post(log_);  // written by the next io_uring_enter, with the sends
+        if (log_file_) log::flush(log_);  // to the log's writer thread, no system call
+        else log_out_.post(log_);          // written by the next io_uring_enter, with the sends
         if (shared_.events) shared_.events->post(events_);
         // At the end the listeners' accept requests must have completed too: each holds
         // its socket in LISTEN state, and a server started right after this one exits
@@ -443,7 +445,7 @@ bool Reactor::dispatch(Connection& c) noexcept {
     case proto::Need::Recipient:
         // The body of this transaction goes into a recycled buffer (none is kept per
         // connection between messages).
-        if (!s.has_body_buffer() && !bodies_.empty()) {
+        if (!s.has_body_buffer() && !bodies_.empty() && shared_.keeps_bodies()) {
             s.lend_body_buffer(bodies_.take());
             bodies_used_ = true;
         }
@@ -558,7 +560,7 @@ void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_vie
     (outcome == proto::Outcome::Accept ? c.accepted : c.refused) += 1;
     log::Line line("message");
     line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip);
-    const std::size_t size = c.note ? c.note->size : c.session.body_so_far().size();
+    const std::size_t size = c.note ? c.note->size : c.session.message_size();
     if (c.note) {  // a job's message; else the envelope is still in the session
         line.str("from", c.note->from).num("rcpts", c.note->rcpts).num("size", size);
     } else {

@@ -45,6 +45,9 @@ struct Shared {
     bool ask_auth = false;
     JobSink* mail_sink = nullptr;   // nullptr: accept and drop (the discard handler)
     bool split = false;             // MIME-parse bodies while they arrive (config.mime resolved)
+    // Bodies are read by somebody: the split, or a sink. Else (discard) they are checked
+    // and counted but never stored.
+    bool keeps_bodies() const noexcept { return split || mail_sink; }
     io::EventFile* events = nullptr;  // [server] event_log: a line per message received
     // Message bytes held now by every reactor and sink, against max_inflight_bytes.
     std::atomic<std::uint64_t> inflight{0};
@@ -65,7 +68,9 @@ enum class Life : std::uint8_t { Open, PeerDone, Closing, Closed };
 struct Connection {
     Connection(io::SlotId name, io::Ring& ring, io::BufferRing& buffers, std::uint8_t handler, const Shared& s,
                proto::Features f)
-        : id(name), stream(ring, buffers, handler, name.pack()), session(s.config.limits, f, s.hostname) {}
+        : id(name), stream(ring, buffers, handler, name.pack()), session(s.config.limits, f, s.hostname) {
+        session.keep_bodies(s.keeps_bodies());
+    }
     // Idle connections are most of a server's connections: fields are ordered so that the
     // small ones share words (docs/BENCHMARKS.md counts bytes per idle connection).
     io::SlotId id;
@@ -164,6 +169,7 @@ private:
     io::Mailbox<JobDone> inbox_;
     io::Ticker tick_;
     io::RingWriter log_out_;  // this reactor's log lines to stderr, in the turn's submission
+    bool log_file_ = false;   // stderr is a file: the lines go to base/log's writer thread
     std::optional<io::Acceptor> plain_listener_;  // port (absent: mail.ini has none)
     std::optional<io::Acceptor> tls_listener_;    // tls_port
     proto::Timestamp deadline_ = 0;

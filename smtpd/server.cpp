@@ -233,6 +233,12 @@ int serve(const Config& config) {
     // while this thread lives (to the end): reactor threads then open converters without
     // loading code, and a reactor that exits early unloads none under the others.
     mime::warm_up_charsets();
+    // A log file: lines are gathered by the log's own thread instead of a write(2) per
+    // reactor turn (base/log.hpp); stopped at the end, after the last line.
+    struct LogWriter {
+        LogWriter() { log::start_writer(); }
+        ~LogWriter() { log::stop_writer(); }
+    } log_writer;
     if (relay_engine) relay_engine->start();
     for (auto& s : services) s->start();
     std::vector<std::thread> threads;
