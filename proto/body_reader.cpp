@@ -24,7 +24,7 @@ void BodyReader::start(std::string* body, std::uint64_t max_size, std::size_t ma
 void BodyReader::append(const char* p, std::size_t n) noexcept {
     size_ += n;
     if (size_ > max_size_) latch(Error::MessageTooBig);
-    if (error_ != Error::None) return;
+    if (error_ != Error::None || !body_) return;
     // Past 1 MiB the buffer grows once, to the size limit (64 MiB at most), not by doubling.
     base::append_growing(*body_, {p, n}, static_cast<std::size_t>(std::min<std::uint64_t>(max_size_, 64u << 20)));
 }

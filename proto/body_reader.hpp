@@ -14,6 +14,7 @@ namespace ringmail::proto {
 class BodyReader {
 public:
     // Starts a message; unstuffed bytes are appended to `*body` until an error is latched.
+    // `body` null: nobody reads the message; its bytes are checked and counted, not kept.
     void start(std::string* body, std::uint64_t max_size, std::size_t max_line) noexcept;
 
     struct DataStep {
@@ -27,6 +28,7 @@ public:
     void finish_chunks() noexcept;
 
     Error error() const noexcept { return error_; }
+    std::uint64_t size() const noexcept { return size_; }  // unstuffed octets so far
     // From outside the bytes (the server is out of memory for bodies): as any latched
     // error, the body is dropped and the rest read to its end.
     void fail(Error e) noexcept { latch(e); }
@@ -41,6 +43,7 @@ private:
     void latch(Error e) noexcept {
         if (error_ != Error::None) return;
         error_ = e;
+        if (!body_) return;
         body_->clear();
         body_->shrink_to_fit();
     }

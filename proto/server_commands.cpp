@@ -148,7 +148,7 @@ void ServerSession::cmd_data(std::string_view arg) {
     if (rcpt_count_ == 0) return reply(Error::NoValidRecipients);
     body_.clear();
     ++message_seq_;
-    reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
+    reader_.start(keep_bodies_ ? &body_ : nullptr, limits_.max_message_size, limits_.max_text_line);
     phase_ = Phase::Data;
     reply(354, "", "End data with <CR><LF>.<CR><LF>");
 }
@@ -170,7 +170,7 @@ void ServerSession::cmd_bdat(std::string_view arg) {
         used_bdat_ = true;
         body_.clear();
         ++message_seq_;
-        reader_.start(&body_, limits_.max_message_size, limits_.max_text_line);
+        reader_.start(keep_bodies_ ? &body_ : nullptr, limits_.max_message_size, limits_.max_text_line);
     }
     // RFC 3030 2: the chunk is read even when the command fails, so it is never
     // mistaken for commands.

@@ -83,6 +83,11 @@ public:
     // The message received so far, for a parser that reads along as data arrives; valid
     // until the next feed(). message_seq() changes whenever a new message starts.
     std::string_view body_so_far() const noexcept { return body_; }
+    // Octets of the message so far (unstuffed), kept or not.
+    std::uint64_t message_size() const noexcept { return reader_.size(); }
+    // false: no message is kept (a server that drops them all, and reads none): bodies are
+    // checked and counted as ever, body_so_far() stays empty. Set before mail arrives.
+    void keep_bodies(bool keep) noexcept { keep_bodies_ = keep; }
     std::string_view sender() const noexcept { return sender_; }  // of the transaction
     bool authenticated() const noexcept { return !user_.empty(); }
     std::span<const std::string> recipients() const noexcept { return {recipients_.data(), rcpt_count_}; }
@@ -151,6 +156,7 @@ private:
     bool esmtp_ = false;
     bool greeted_ = false;         // EHLO or HELO seen
     bool tls_active_ = false;      // the connection is encrypted (STARTTLS or implicit)
+    bool keep_bodies_ = true;
     unsigned errors_ = 0;          // both forgiven after a message is accepted, as Postfix
     unsigned junk_ = 0;
     unsigned auth_failures_ = 0;   // never forgiven in this session

@@ -111,6 +111,35 @@ TEST(BodyReader, FirstErrorWins) {
     EXPECT_EQ(r.error, Error::TextLineTooLong);
 }
 
+// A reader that keeps nothing (the discard handler's) reads the same bytes to the same
+// end with the same error, and counts what a keeping one keeps.
+TEST(BodyReader, ACountingReaderAgreesWithAKeepingOne) {
+    const std::string inputs[] = {
+        "a\r\n..b\r\n.\r\nNOOP\r\n", ".\r\n", "x\ny\r\n.\r\n", "x\ry\r\n.\r\n", "\r\n\n.\r\n.\r\n",
+        std::string(20, 'x') + "\r\n.\r\n", "12345\r\n12345\r\n.\r\n", "no end\r\n",
+    };
+    for (const std::string& in : inputs) {
+        for_each_split(in, [&](const Pieces& pieces) {
+            std::string kept;
+            BodyReader keeping, counting;
+            keeping.start(&kept, 10, 12);
+            counting.start(nullptr, 10, 12);
+            for (auto p : pieces) {
+                const auto a = keeping.feed_data({p.data(), p.size()});
+                const auto b = counting.feed_data({p.data(), p.size()});
+                EXPECT_EQ(a.consumed, b.consumed) << ::testing::PrintToString(in);
+                EXPECT_EQ(a.done, b.done) << ::testing::PrintToString(in);
+                if (a.done) break;
+            }
+            EXPECT_EQ(keeping.error(), counting.error()) << ::testing::PrintToString(in);
+            EXPECT_EQ(keeping.size(), counting.size()) << ::testing::PrintToString(in);
+            if (keeping.error() == Error::None) {
+                EXPECT_EQ(counting.size(), kept.size());
+            }
+        });
+    }
+}
+
 // BDAT: chunk after chunk, no dots, no end marker.
 std::pair<std::string, Error> chunks(const Pieces& pieces) {
     std::string body;

@@ -166,6 +166,28 @@ TEST(ServerSession, ADiscardedBodyBufferServesTheNextMessage) {
     EXPECT_TRUE(s.recipients().empty());
 }
 
+// The discard handler's sessions keep no body: the message is checked and counted as
+// ever (a bad one gets its error), and nothing of it is held.
+TEST(ServerSession, ASessionThatKeepsNoBodiesCountsThem) {
+    proto::ServerSession s(Limits{}, proto::Features{}, "mx.test");
+    s.keep_bodies(false);
+    s.greet(0);
+    ASSERT_EQ(feed_to_message(s, kEhlo + "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\n"
+                                 "DATA\r\nSubject: x\r\n\r\n..dot\r\n.\r\n"),
+              proto::Need::Message);
+    EXPECT_EQ(s.message_size(), std::string("Subject: x\r\n\r\n.dot\r\n").size());
+    EXPECT_TRUE(s.body_so_far().empty());
+    EXPECT_FALSE(s.has_body_buffer());
+    (void)s.discard_message();
+    s.resolve({});
+    s.output().clear();
+    // A bare LF is still refused at the end of the data.
+    EXPECT_EQ(feed_to_message(s, "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nx\ny\r\n.\r\n"),
+              proto::Need::Input);
+    EXPECT_NE(s.output().find("\r\n550 5.6.0 "), std::string::npos) << s.output();
+    EXPECT_TRUE(s.body_so_far().empty());
+}
+
 TEST(ServerSession, AcceptsNullSender) {
     const SessionRun r = session(kEhlo + "MAIL FROM:<>\r\nRCPT TO:<b@example.net>\r\nDATA\r\nx\r\n.\r\n");
     EXPECT_EQ(after_ehlo(r), (std::vector<int>{250, 250, 354, 250}));
