@@ -108,8 +108,10 @@ struct StreamParser::Impl {
     std::string text_name, text_cid;
     bool text_in_alternative = false;
     std::unordered_map<std::string, std::size_t> next_duplicate;  // name -> next number to try
+    std::string field_value;       // scratch: one unfolded header field's value
 
     explicit Impl(const MimeLimits& l) : limits(l) {}
+    void reset();
 
     void feed(std::string_view in);
     std::size_t scan_body(std::string_view in);
@@ -355,9 +357,9 @@ namespace {
 
 // Calls f(name, raw value) for each field of an unfolded header section.
 template <class F>
-void for_each_field(std::string_view block, F&& f) {
+void for_each_field(std::string_view block, std::string& value, F&& f) {
     std::size_t pos = 0;
-    std::string value;
+    value.clear();
     std::string_view name;
     auto emit = [&] {
         if (!name.empty()) f(name, std::string_view(value));
@@ -389,7 +391,7 @@ void StreamParser::Impl::begin_body() {
     at_line_start = true;
     eol.clear();
     std::string ctype, cte, cdisp, cid;
-    for_each_field(header, [&](std::string_view name, std::string_view value) {
+    for_each_field(header, field_value, [&](std::string_view name, std::string_view value) {
         auto set_once = [&](std::optional<std::string>& slot) {
             if (!slot) slot = decode_header_value(value);
         };
@@ -595,6 +597,26 @@ ParsedMail StreamParser::Impl::finish() {
     return std::move(result);
 }
 
+// Everything as a new Impl has it, then the kept buffers put back, emptied: no field of
+// one message's state can reach the next.
+void StreamParser::Impl::reset() {
+    constexpr std::size_t kKeep = 16 * 1024;  // a larger buffer goes with its message
+    auto keep = [](std::string& s) {
+        std::string kept;
+        if (s.capacity() <= kKeep) kept.swap(s);
+        kept.clear();
+        return kept;
+    };
+    std::string h = keep(header), c = keep(carry), v = keep(field_value);
+    std::vector<Multipart> st = std::move(stack);
+    st.clear();
+    *this = Impl(limits);
+    header = std::move(h);
+    carry = std::move(c);
+    field_value = std::move(v);
+    stack = std::move(st);
+}
+
 StreamParser::StreamParser(const MimeLimits& limits) : impl_(std::make_unique<Impl>(limits)) {}
 StreamParser::~StreamParser() = default;
 StreamParser::StreamParser(StreamParser&&) noexcept = default;
@@ -603,6 +625,8 @@ StreamParser& StreamParser::operator=(StreamParser&&) noexcept = default;
 void StreamParser::feed(std::span<const char> in) { impl_->feed({in.data(), in.size()}); }
 
 ParsedMail StreamParser::finish() { return impl_->finish(); }
+
+void StreamParser::reset() { impl_->reset(); }
 
 ParsedMail parse_message(std::string_view message, const MimeLimits& limits) {
     StreamParser p(limits);

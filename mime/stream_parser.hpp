@@ -27,7 +27,11 @@ public:
     StreamParser& operator=(StreamParser&&) noexcept;
 
     void feed(std::span<const char> in);
-    ParsedMail finish();  // the parser is spent afterwards
+    ParsedMail finish();  // the parser is spent afterwards, until reset()
+    // Ready for the next message, as a new parser is, keeping the buffers of the last one
+    // that are not large (a server reuses its parsers: no allocation for the parser, its
+    // header section or its scratch space per message).
+    void reset();
 
 private:
     struct Impl;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -66,6 +67,23 @@ Peer peer_of(int fd) {
     return {buf, loopback};
 }
 
+// "R.S", the log's name for connection S of reactor R, made without a heap string (it is
+// in every connection's and message's line).
+struct ConnName {
+    char text[44];
+    std::size_t size;
+    operator std::string_view() const noexcept { return {text, size}; }
+};
+
+ConnName conn_name(unsigned reactor, std::uint64_t serial) noexcept {
+    ConnName n;
+    char* p = std::to_chars(n.text, n.text + 20, reactor).ptr;
+    *p++ = '.';
+    p = std::to_chars(p, n.text + sizeof n.text, serial).ptr;
+    n.size = static_cast<std::size_t>(p - n.text);
+    return n;
+}
+
 }  // namespace
 
 Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_fd)
@@ -78,6 +96,7 @@ Reactor::Reactor(Shared& shared, unsigned index, int listen_fd, int tls_listen_f
     // beside it.
     const std::uint64_t budget = shared_.config.max_inflight_bytes;
     credit_chunk_ = budget ? std::clamp<std::uint64_t>(budget / 64, 4096, 1 << 20) : (1 << 20);
+    if (shared_.split) parsers_.reserve(kMaxSpareParsers);
 }
 
 // Connections still here were abandoned at the end of the shutdown grace time; their
@@ -215,7 +234,7 @@ void Reactor::on_accepted(int fd, unsigned listener) noexcept {
     if (c.ip.empty()) c.ip = peer_of(fd).ip;  // for the log
     c.serial = ++serials_;
     c.opened = now();
-    log::Line("connect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
+    log::Line("connect").str("conn", conn_name(index_, c.serial)).str("ip", c.ip)
         .str("port", tls ? "tls" : "plain").append_to(log_);
     ++live_;
     counters_.connections_accepted.add();
@@ -357,11 +376,11 @@ void Reactor::read_along(Connection& c) {
     const std::string_view body = c.session.body_so_far();
     if (c.session.message_seq() != c.mime_seq) {  // a new message began
         c.mime_seq = c.session.message_seq();
-        c.mime.reset();
+        give_parser(std::move(c.mime));
         c.mime_fed = 0;
     }
     if (body.size() <= c.mime_fed) return;
-    if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();
+    if (!c.mime) c.mime = take_parser();
     c.mime->feed({body.data() + c.mime_fed, body.size() - c.mime_fed});
     c.mime_fed = body.size();
 }
@@ -399,15 +418,30 @@ void Reactor::account(Connection& c) noexcept {
     }
     if (budget == 0 || total <= budget) return;
     c.session.drop_body();
-    c.mime.reset();
+    give_parser(std::move(c.mime));
     c.mime_fed = 0;
     release(c);
     if (now() >= budget_logged_ + 1000) {  // once a second at most
         budget_logged_ = now();
-        log::Line("budget").str("conn", std::to_string(index_) + "." + std::to_string(c.serial))
+        log::Line("budget").str("conn", conn_name(index_, c.serial))
             .str("reason", "max_inflight_bytes reached; the message is read to its end and answered 452 4.3.1")
             .num("max_inflight_bytes", budget).append_to(log_);
     }
+}
+
+std::unique_ptr<mime::StreamParser> Reactor::take_parser() {
+    parsers_used_ = true;
+    if (parsers_.empty()) return std::make_unique<mime::StreamParser>();
+    std::unique_ptr<mime::StreamParser> p = std::move(parsers_.back());
+    parsers_.pop_back();
+    return p;
+}
+
+// Reset here, when the message is done with it (finished, dropped or abandoned).
+void Reactor::give_parser(std::unique_ptr<mime::StreamParser> p) noexcept {
+    if (!p || parsers_.size() >= kMaxSpareParsers) return;
+    p->reset();
+    parsers_.push_back(std::move(p));  // no allocation: reserved in the constructor
 }
 
 void Reactor::release(Connection& c) noexcept {
@@ -479,9 +513,9 @@ bool Reactor::dispatch(Connection& c) noexcept {
     case proto::Need::Message: {
         std::optional<mime::ParsedMail> parsed;
         if (shared_.split) {
-            if (!c.mime) c.mime = std::make_unique<mime::StreamParser>();  // an empty message
+            if (!c.mime) c.mime = take_parser();  // an empty message
             parsed = c.mime->finish();
-            c.mime.reset();
+            give_parser(std::move(c.mime));
             c.mime_fed = 0;
         }
         sink = shared_.mail_sink;
@@ -559,7 +593,7 @@ void Reactor::resolve(Connection& c, const proto::Resolution& r) noexcept {
 void Reactor::log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept {
     (outcome == proto::Outcome::Accept ? c.accepted : c.refused) += 1;
     log::Line line("message");
-    line.str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip);
+    line.str("conn", conn_name(index_, c.serial)).str("ip", c.ip);
     const std::size_t size = c.note ? c.note->size : c.session.message_size();
     if (c.note) {  // a job's message; else the envelope is still in the session
         line.str("from", c.note->from).num("rcpts", c.note->rcpts).num("size", size);
@@ -634,6 +668,7 @@ void Reactor::on_tick() noexcept {
     // After a burst of messages, once this reactor holds no message memory of its own,
     // what was freed goes back to the system (checked once a second).
     if (!std::exchange(bodies_used_, false)) bodies_.clear();  // quiet for a second: freed below
+    if (!std::exchange(parsers_used_, false)) parsers_.clear();
     // The credit goes back each second, so that the shared count is the bytes held.
     if (credit_) shared_.inflight.fetch_sub(std::exchange(credit_, 0), std::memory_order_relaxed);
     if (held_bodies_ && shared_.inflight.load(std::memory_order_relaxed) < (1u << 20)) {
@@ -741,7 +776,7 @@ void Reactor::close_conn(Connection& c) noexcept {
     }
     c.stream.close();
     release(c);
-    log::Line("disconnect").str("conn", std::to_string(index_) + "." + std::to_string(c.serial)).str("ip", c.ip)
+    log::Line("disconnect").str("conn", conn_name(index_, c.serial)).str("ip", c.ip)
         .num("accepted", c.accepted).num("refused", c.refused).num("ms", now() - c.opened).append_to(log_);
     --live_;
     counters_.connections_open.sub();

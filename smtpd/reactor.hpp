@@ -145,6 +145,8 @@ private:
     void log_message(Connection& c, proto::Outcome outcome, std::string_view text) noexcept;
     void event_message(Connection& c, proto::Outcome outcome, std::string_view text, std::size_t size) noexcept;
     void release(Connection& c) noexcept;
+    std::unique_ptr<mime::StreamParser> take_parser();
+    void give_parser(std::unique_ptr<mime::StreamParser> p) noexcept;
     void trim_credit() noexcept;
     void drive_pending(Connection& c) noexcept;
     bool dispatch(Connection& c) noexcept;
@@ -202,6 +204,11 @@ private:
     std::uint64_t credit_ = 0;
     std::uint64_t credit_chunk_ = 0;
     BodyPool bodies_;                     // dropped bodies' buffers, lent to the next messages
+    // MIME parsers of finished messages, reset, for the next ones (the split's parser cost
+    // an allocation and its buffers' growth per message); freed after a quiet second.
+    static constexpr std::size_t kMaxSpareParsers = 1024;
+    std::vector<std::unique_ptr<mime::StreamParser>> parsers_;
+    bool parsers_used_ = false;
     bool bodies_used_ = false;            // the pool served a message since the last tick
     std::uint64_t serials_ = 0;           // connections accepted so far
     std::string log_;                     // this turn's log lines, written once per turn

@@ -446,3 +446,71 @@ TEST(StreamParser, ManyDuplicateNamesAllKept) {
 
 }  // namespace
 }  // namespace ringmail::mime
+
+namespace ringmail::mime {
+namespace {
+
+void expect_same(const ParsedMail& m, const ParsedMail& want, std::string_view what) {
+    EXPECT_EQ(m.message, want.message) << what;
+    EXPECT_EQ(m.message_is_html, want.message_is_html) << what;
+    EXPECT_EQ(m.subject, want.subject) << what;
+    EXPECT_EQ(m.from, want.from) << what;
+    EXPECT_EQ(m.to, want.to) << what;
+    EXPECT_EQ(m.cc, want.cc) << what;
+    EXPECT_EQ(m.bcc, want.bcc) << what;
+    ASSERT_EQ(m.attachments.size(), want.attachments.size()) << what;
+    for (const auto& [name, a] : want.attachments) {
+        auto it = m.attachments.find(name);
+        ASSERT_NE(it, m.attachments.end()) << name << " in " << what;
+        EXPECT_EQ(it->second.data, a.data) << name;
+        EXPECT_EQ(it->second.type, a.type) << name;
+        EXPECT_EQ(it->second.content_id, a.content_id) << name;
+    }
+}
+
+// The server reuses its parsers (reset() between messages): a reused parser must make of
+// each message exactly what a new one makes, whatever the message before it left behind
+// (a multipart stack, a header cut off in a feed, duplicate names, an abandoned message).
+TEST(StreamParser, AResetParserParsesAsANewOne) {
+    const std::string big_header = "Subject: " + std::string(20000, 's') + "\r\n";
+    const std::vector<std::string> messages = {
+        "From: a@example.org\r\nTo: b@example.net\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\n\r\nplain body\r\n",
+        "Content-Type: multipart/mixed; boundary=XX\r\nSubject: two\r\n\r\n"
+        "--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        "--XX\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Transfer-Encoding: base64\r\n"
+        "Content-Disposition: attachment; filename=\"report.pdf\"\r\n\r\nSGVsbG8s\r\nIHdvcmxk\r\nIQ==\r\n"
+        "--XX\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"report.pdf\"\r\n\r\nx\r\n"
+        "--XX--\r\n",
+        "Content-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n"
+        "preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nplain\r\n"
+        "--b1\r\nContent-Type: text/html; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        "<p>caf=E9</p>\r\n--b1--\r\nepilogue\r\n",
+        "Content-Type: multipart/related; boundary=r; start=\"<root@x>\"\r\n\r\n"
+        "--r\r\nContent-Type: image/png\r\nContent-ID: <img@x>\r\n\r\nPNG\r\n"
+        "--r\r\nContent-Type: text/html\r\nContent-ID: <root@x>\r\n\r\n<img src=cid:img@x>\r\n--r--\r\n",
+        big_header + "To: c@example.com\r\n\r\nafter a large header\r\n",
+        "Content-Type: multipart/mixed; boundary=outer\r\n\r\n--outer\r\n"
+        "Content-Type: multipart/alternative; boundary=inner\r\n\r\n--inner\r\nContent-Type: text/plain\r\n\r\nin\r\n"
+        "--outer--\r\n",
+        "no header at all, just a line\r\n",
+        "",
+    };
+    std::vector<ParsedMail> fresh;
+    for (const std::string& m : messages) fresh.push_back(parse_message(m));
+    StreamParser reused;
+    for (int pass = 0; pass < 2; ++pass) {
+        for (std::size_t k = 0; k < messages.size(); ++k) {
+            const std::size_t i = pass == 0 ? k : messages.size() - 1 - k;
+            // One abandoned before each: half of the multipart one, never finished.
+            reused.feed({messages[1].data(), messages[1].size() / 2});
+            reused.reset();
+            const std::string& m = messages[i];
+            for (std::size_t at = 0; at < m.size(); at += 7) reused.feed({m.data() + at, std::min<std::size_t>(7, m.size() - at)});
+            expect_same(reused.finish(), fresh[i], "message " + std::to_string(i));
+            reused.reset();
+        }
+    }
+}
+
+}  // namespace
+}  // namespace ringmail::mime
