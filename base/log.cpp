@@ -31,6 +31,17 @@ bool json() noexcept { return g_format.load(std::memory_order_relaxed) == Format
 // so runs of it are appended whole rather than an octet at a time.
 bool plain(unsigned char c) noexcept { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }
 
+// A value of printable ASCII with nothing to escape or quote (an address, a number, an IP
+// address: most values): appended in one piece after one look at each octet.
+bool simple_text(std::string_view v) noexcept {
+    if (v.empty()) return false;
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (!plain(c) || c == ' ' || c == '=') return false;
+    }
+    return true;
+}
+
 template <typename Escape>
 void append_escaped(std::string& out, std::string_view v, Escape escape) {
     std::size_t i = 0;
@@ -57,6 +68,10 @@ void escape_json(std::string& out, std::string_view v) {
 }
 
 void escape_text(std::string& out, std::string_view v) {
+    if (simple_text(v)) {
+        out += v;
+        return;
+    }
     const bool quote = v.empty() || v.find_first_of(" \"\\=") != std::string_view::npos;
     if (quote) out += '"';
     append_escaped(out, v, [](std::string& o, unsigned char c) {
