@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 
 #include "base/ascii.hpp"
@@ -610,7 +611,11 @@ void StreamParser::Impl::reset() {
     std::string h = keep(header), c = keep(carry), v = keep(field_value);
     std::vector<Multipart> st = std::move(stack);
     st.clear();
-    *this = Impl(limits);
+    const MimeLimits l = limits;
+    // Made anew in place (Impl's constructor allocates nothing, so cannot throw): cheaper
+    // than assigning every member from a new one.
+    this->~Impl();
+    new (this) Impl(l);
     header = std::move(h);
     carry = std::move(c);
     field_value = std::move(v);
