@@ -1,10 +1,13 @@
-// proto/body_reader.cpp — the DATA/BDAT byte scanner. Hot path: one memchr for LF and
-// one for CR per line, and one append per run of clean lines (the body is the input
+// proto/body_reader.cpp — the DATA/BDAT byte scanner. Hot path: one scan for CR or LF per
+// line, and one append per run of clean lines (the body is the input
 // minus stuffed dots, so runs between dots copy as they are); state survives any split.
 #include "proto/body_reader.hpp"
 
 #include <algorithm>
 #include <cstring>
+#if defined(__SSE2__) && !defined(RINGMAIL_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #include "base/growth.hpp"
 
@@ -55,20 +58,40 @@ void BodyReader::text(const char* p, std::size_t n, std::size_t& i) noexcept {
     ++i;
 }
 
+namespace {
+
+// The first CR or LF in p[i, n), or n: one pass for both (16 octets a step with SSE2),
+// where two memchr calls a line cost more than the scan itself on short lines.
+std::size_t find_cr_or_lf(const char* p, std::size_t i, std::size_t n) noexcept {
+#if defined(__SSE2__) && !defined(RINGMAIL_NO_SIMD)
+    const __m128i cr = _mm_set1_epi8('\r');
+    const __m128i lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        const unsigned m = static_cast<unsigned>(
+            _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+        if (m) return i + static_cast<std::size_t>(__builtin_ctz(m));
+    }
+#endif
+    for (; i < n; ++i)
+        if (p[i] == '\r' || p[i] == '\n') return i;
+    return n;
+}
+
+}  // namespace
+
 // From `i`, inside a line's text: the end of the run of whole lines that need no
 // rewriting (CRLF-terminated, no other CR or LF, within the line limit), stopped before
-// a line that starts with a dot (DATA). `i` itself when there is none.
+// a line that starts with a dot (DATA). `i` itself when there is none. A clean line's
+// first CR or LF is its CR, and an LF follows it.
 std::size_t BodyReader::clean_run(const char* p, std::size_t n, std::size_t i) const noexcept {
     std::size_t j = i;
     std::size_t len = line_len_;
     while (j < n) {
-        const void* lf = std::memchr(p + j, '\n', n - j);
-        if (!lf) break;
-        const std::size_t e = static_cast<std::size_t>(static_cast<const char*>(lf) - p);
-        if (e == j || p[e - 1] != '\r') break;                    // a bare LF
-        if (std::memchr(p + j, '\r', e - 1 - j)) break;           // a bare CR
-        if (len + (e - 1 - j) + 2 > max_line_) break;             // too long
-        j = e + 1;
+        const std::size_t e = find_cr_or_lf(p, j, n);
+        if (e + 1 >= n || p[e] != '\r' || p[e + 1] != '\n') break;  // cut off here, or bare
+        if (len + (e - j) + 2 > max_line_) break;                     // too long
+        j = e + 2;
         len = 0;
         if (dots_ && j < n && p[j] == '.') break;
     }
