@@ -26,6 +26,25 @@ constexpr bool istarts_with(std::string_view s, std::string_view prefix) noexcep
     return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
+// A set of octets to look for. std::string_view::find_first_of calls memchr on the set
+// once per octet of the text (libstdc++): on the short values of hot paths (header
+// fields, log values) that cost more than the rest of their parsing.
+class OctetSet {
+public:
+    constexpr explicit OctetSet(std::string_view members) noexcept : has_{} {
+        for (const char c : members) has_[static_cast<unsigned char>(c)] = true;
+    }
+    constexpr bool contains(char c) const noexcept { return has_[static_cast<unsigned char>(c)]; }
+    constexpr bool any_in(std::string_view s) const noexcept {
+        for (const char c : s)
+            if (contains(c)) return true;
+        return false;
+    }
+
+private:
+    bool has_[256];
+};
+
 inline std::string to_lower(std::string_view s) {
     std::string out(s);
     for (char& c : out) c = to_lower(c);

@@ -72,7 +72,8 @@ void escape_text(std::string& out, std::string_view v) {
         out += v;
         return;
     }
-    const bool quote = v.empty() || v.find_first_of(" \"\\=") != std::string_view::npos;
+    static constexpr base::OctetSet kQuoted(" \"\\=");
+    const bool quote = v.empty() || kQuoted.any_in(v);
     if (quote) out += '"';
     append_escaped(out, v, [](std::string& o, unsigned char c) {
         if (c == '"' || c == '\\') {

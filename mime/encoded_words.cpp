@@ -158,7 +158,8 @@ std::string decode_header_value(std::string_view raw) {
     // Most values (Date, Message-ID, plain subjects) have no encoded word, no fold, no
     // blank at either end and no 8-bit bytes: they are their own decoding, one copy and
     // no scratch strings.
-    if (raw.find("=?") == std::string_view::npos && raw.find_first_of("\r\n") == std::string_view::npos &&
+    static constexpr base::OctetSet kLineBreak("\r\n");
+    if (raw.find("=?") == std::string_view::npos && !kLineBreak.any_in(raw) &&
         (raw.empty() || (!is_blank(raw.front()) && !is_blank(raw.back()))) && is_valid_utf8(raw))
         return std::string(raw);
     const std::string s = unfold(raw);
