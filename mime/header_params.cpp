@@ -326,7 +326,9 @@ HeaderParams parse_header_params(std::string_view raw) {
         out.value.append(raw.data() + run, i - run);
         for (std::size_t k = at; k < out.value.size(); ++k) out.value[k] = to_lower(out.value[k]);
     }
-    std::vector<Entry> entries;
+    // Scratch for this thread's next call too: no allocation per parsed field.
+    thread_local std::vector<Entry> entries;
+    entries.clear();
     while (i < raw.size()) {
         i = skip_cfws(raw, i + 1);  // past the ';'
         if (i < raw.size() && raw[i] != ';') {

@@ -110,6 +110,8 @@ struct StreamParser::Impl {
     bool text_in_alternative = false;
     std::unordered_map<std::string, std::size_t> next_duplicate;  // name -> next number to try
     std::string field_value;       // scratch: one unfolded header field's value
+    // Scratch: this part's Content-Type, -Transfer-Encoding, -Disposition and -ID values.
+    std::string ctype, cte, cdisp, cid;
 
     explicit Impl(const MimeLimits& l) : limits(l) {}
     void reset();
@@ -391,7 +393,10 @@ void StreamParser::Impl::begin_body() {
     state = State::Body;
     at_line_start = true;
     eol.clear();
-    std::string ctype, cte, cdisp, cid;
+    ctype.clear();
+    cte.clear();
+    cdisp.clear();
+    cid.clear();
     for_each_field(header, field_value, [&](std::string_view name, std::string_view value) {
         auto set_once = [&](std::optional<std::string>& slot) {
             if (!slot) slot = decode_header_value(value);
@@ -496,8 +501,9 @@ void StreamParser::Impl::content(std::string_view bytes) {
         constexpr std::size_t kLarge = std::size_t(1) << 20;
         const std::size_t need = part.data.size() + bytes.size();
         const std::size_t cap = part.data.capacity();
+        // Two octets more: the line break held back at the end of a feed, which follows.
         if (need > cap)
-            part.data.reserve(part.coding == Coding::Identity && cap >= kLarge ? std::max(need, cap * 4) : need);
+            part.data.reserve(part.coding == Coding::Identity && cap >= kLarge ? std::max(need, cap * 4) : need + 2);
     }
     constexpr std::size_t kSlice = 32 * 1024;
     while (!bytes.empty()) {
@@ -609,6 +615,7 @@ void StreamParser::Impl::reset() {
         return kept;
     };
     std::string h = keep(header), c = keep(carry), v = keep(field_value);
+    std::string ct = keep(ctype), te = keep(cte), cd = keep(cdisp), id = keep(cid);
     std::vector<Multipart> st = std::move(stack);
     st.clear();
     const MimeLimits l = limits;
@@ -619,6 +626,10 @@ void StreamParser::Impl::reset() {
     header = std::move(h);
     carry = std::move(c);
     field_value = std::move(v);
+    ctype = std::move(ct);
+    cte = std::move(te);
+    cdisp = std::move(cd);
+    cid = std::move(id);
     stack = std::move(st);
 }
 
