@@ -2,9 +2,9 @@
 """bench/floor_targets.py: issue 17's targets, measured as the issue defines them: 1 KiB messages,
 200 connections, about 100 messages per connection, under three loads (smtp-source, ringmail-bench
 lock-step, ringmail-bench --pipelining), ringmail against ringmail-floor (bench/floor/) in the same
-run, medians of paired rounds (in each round every server takes each load once, one after the other, the floor first in
-even rounds and last in odd ones).
-Server CPU per message comes from the server's /proc times over the run, as in compare_peers.py,
+run, medians of paired rounds (in each round every server takes each load once, one after the
+other, the floor first in even rounds and last in odd ones). Server CPU per message comes from
+the server's threads' schedstat over the run, as in compare_peers.py,
 whose process helpers this reuses. Prints the medians, the per-round ratios and each target met or
 not; asserts nothing (a benchmark, never a test).
 
