@@ -68,6 +68,35 @@ class Logs(e2e.ServerTestCase):
             self.assertRegex(r["ts"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
+    def test_discarded_messages_are_counted_whole(self):
+        # The discard handler keeps no body (nobody reads it): the size in its log line is
+        # still the message's, unstuffed, by DATA and by BDAT; a bare LF is still refused.
+        s = self.server(handler="discard")
+        msg = b"Subject: sized\r\n\r\n..leading dot\r\n" + b"y" * 500 + b"\r\n"
+        with e2e.RawClient(s.port) as c:
+            self.assertIn("CHUNKING", c.greet_ehlo())
+            self.assertEqual(c.cmd("MAIL FROM:<data@example.org>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<r@example.com>").code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            self.assertEqual(c.cmd(msg + b".").code, 250)
+            self.assertEqual(c.cmd("MAIL FROM:<bdat@example.org>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<r@example.com>").code, 250)
+            c.send(b"BDAT 10\r\n" + msg[:10])
+            self.assertEqual(c.reply().code, 250)
+            c.send(b"BDAT %d LAST\r\n" % (len(msg) - 10) + msg[10:])
+            self.assertEqual(c.reply().code, 250)
+            self.assertEqual(c.cmd("MAIL FROM:<bare@example.org>").code, 250)
+            self.assertEqual(c.cmd("RCPT TO:<r@example.com>").code, 250)
+            self.assertEqual(c.cmd("DATA").code, 354)
+            self.assertEqual(c.cmd(b"bare\nline\r\n.").code, 550)
+            self.assertEqual(c.cmd("QUIT").code, 221)
+        s.stop()
+        err = s.stderr()
+        sizes = dict(re.findall(r"^ringmail: message conn=\S+ ip=\S+ from=(\S+) rcpts=1 size=(\d+) result=accepted",
+                                err, re.M))
+        unstuffed = len(msg) - 1  # the DATA copy had one dot stuffed
+        self.assertEqual(sizes, {"data@example.org": str(unstuffed), "bdat@example.org": str(len(msg))}, err)
+
     def test_lines_through_a_pipe_come_whole_and_in_order(self):
         # stderr a pipe (as journald's): the reactors write through the ring, not write(2).
         config = os.path.join(self.tmp, "pipe.ini")
