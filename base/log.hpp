@@ -7,8 +7,8 @@
 // Lines go out with a write(2) each, at once, unless start_writer() found stderr to be a
 // regular file: then a thread of the log's own gathers them, in the order they were
 // handed over, and writes them at most kLingerMs later (a write per turn of each reactor
-// cost more than all the log formatting). Nothing is dropped: when a megabyte waits, the
-// thread handing over more writes it itself.
+// cost more than all the log formatting). Nothing is dropped: when 256 KiB wait, the
+// thread handing over more writes them itself.
 #pragma once
 #include <cstdint>
 #include <string>
